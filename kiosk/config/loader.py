@@ -6,6 +6,7 @@ field; if there is any, :class:`ConfigError` is raised and nothing starts half-c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def load_config(directory: str | Path) -> KioskConfig:
 
     site_doc = read_yaml(directory / SITE_FILE)
     site = _validate(site_doc, Site, problems)
-    catalog_path = (directory / site.catalog) if site else directory / "services.yaml"
+    catalog_path = Path(os.path.normpath(directory / (site.catalog if site else "services.yaml")))
     catalog_doc = read_yaml(catalog_path)
     catalog = _validate(catalog_doc, Catalog, problems)
     if site is None or catalog is None:
