@@ -77,7 +77,7 @@ BROKEN = [
      "commune.insee", "insee:", "3104"),
     ("missing-required", KIOSK, _replace("  mediator:\n    name: Claire, médiatrice numérique de l'association\n    phone: 05 36 49 12 34\n    hours: du lundi au vendredi, de 9 h à 17 h\n", ""),
      "help.mediator", "help:", "obligatoire"),
-    ("duplicate-yaml-key", KIOSK, _replace("idle:\n", "printer: null\nidle:\n"),
+    ("duplicate-yaml-key", KIOSK, _append("printer: null\n"),
      "printer", "printer: null", "en double"),
     ("bad-phone", KIOSK, _replace("    phone: 05 36 49 12 34\n", "    phone: appelez la mairie\n"),
      "help.mediator.phone", "phone: appelez", "téléphone"),

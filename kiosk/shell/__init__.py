@@ -1,0 +1,21 @@
+"""The residents' web shell: the home screen of tiles, the help page and the pages the window shows.
+
+Routes (other parts of the kiosk code against these paths):
+
+- ``/`` home: the tiles by category; ``/aide`` help (who to call, bus visits, France services, guides);
+- ``/ouvrir/<tile_id>``: records TILE_OPENED and redirects (302) to the tile's URL, or to
+  ``/hors-ligne?tuile=<tile_id>`` when there is no Internet;
+- ``/non-autorise?hote=HOST`` refused page (names HOST only if it is a valid host name);
+- ``/session-terminee`` session ended; ``/hors-ligne[?tuile=ID]`` offline page with a retry;
+- ``/etat`` JSON ``{"online": bool, "checked_at": ISO 8601 UTC, "date": "...", "time": "..."}``;
+- ``/pictogrammes/<tile_id>.svg`` a tile's pictogram; ``POST /affichage`` text size / contrast;
+- ``/static/...`` the shell's CSS, script and icon.
+
+Extend it with ``create_app(config, blueprints=[...])`` and :class:`kiosk.shell.app.ShellState`
+(``shell_state(app).add_nav_link(...)``, ``.add_page_script(...)``).
+"""
+
+from kiosk.shell.app import create_app, shell_state
+from kiosk.shell.settings import ShellSettings
+
+__all__ = ["ShellSettings", "create_app", "shell_state"]

@@ -1,0 +1,69 @@
+"""The shell's own settings, each declared once with its default and a help text.
+
+They are not part of a town hall's configuration (kiosk.yaml): they tune how the shell runs
+(the connectivity probe, the status refresh), and tests use them to point the probe at loopback.
+``kiosk serve`` reads them from ``KIOSK_SHELL_<NAME>`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Mapping
+
+ENV_PREFIX = "KIOSK_SHELL_"
+
+
+def _setting(default, help_text: str):
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class ShellSettings:
+    probe_host: str = _setting(
+        "www.service-public.gouv.fr",
+        "Host the connectivity probe opens a TCP connection to; reaching it means 'online'.")
+    probe_port: int = _setting(443, "TCP port of the connectivity probe target.")
+    probe_timeout_s: float = _setting(2.0, "Seconds the probe waits for the connection before calling the kiosk offline.")
+    probe_cache_s: float = _setting(
+        10.0, "Seconds a probe result is reused; after that a new probe runs in the background.")
+    status_refresh_s: int = _setting(
+        20, "Seconds between two status checks (/etat) by the page script that updates the header.")
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.probe_host or any(char in self.probe_host for char in "/ :?#"):
+            problems.append(f"probe_host must be a bare host name, not {self.probe_host!r}")
+        if not 0 < self.probe_port < 65536:
+            problems.append(f"probe_port must be a TCP port (1-65535), not {self.probe_port!r}")
+        if not 0 < self.probe_timeout_s <= 30:
+            problems.append(f"probe_timeout_s must be between 0 and 30 seconds, not {self.probe_timeout_s!r}")
+        if not 0 <= self.probe_cache_s <= 3600:
+            problems.append(f"probe_cache_s must be between 0 and 3600 seconds, not {self.probe_cache_s!r}")
+        if not 1 <= self.status_refresh_s <= 3600:
+            problems.append(f"status_refresh_s must be between 1 and 3600 seconds, not {self.status_refresh_s!r}")
+        if problems:
+            raise ValueError("invalid shell settings: " + "; ".join(problems))
+
+    def with_changes(self, **changes) -> "ShellSettings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ShellSettings":
+        """Defaults, overridden by ``KIOSK_SHELL_<NAME>`` variables (e.g. KIOSK_SHELL_PROBE_PORT=443)."""
+        environ = os.environ if environ is None else environ
+        changes = {}
+        for item in fields(cls):
+            variable = ENV_PREFIX + item.name.upper()
+            if variable in environ:
+                kind = type(item.default)
+                try:
+                    changes[item.name] = kind(environ[variable])
+                except ValueError:
+                    raise ValueError(f"{variable} must be a {kind.__name__}, not {environ[variable]!r}") from None
+        return cls(**changes)
+
+
+def documented_settings() -> dict[str, tuple[object, str]]:
+    """Every setting with its default and help text (used by docs and by a test)."""
+    return {item.name: (item.default, item.metadata.get("help", "")) for item in fields(ShellSettings)}
