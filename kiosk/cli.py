@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.config import ConfigError, load_config
-
 EXIT_BAD_INPUT = 2
 
 
@@ -22,7 +20,24 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port d'écoute (défaut : 8080)")
 
+    run = commands.add_parser("run", help="Lancer la fenêtre du kiosque (plein écran verrouillé).")
+    run.add_argument("directory", metavar="DOSSIER", help="dossier qui contient kiosk.yaml")
+    run.add_argument("--windowed", action="store_true",
+                     help="fenêtre ordinaire que l'on peut fermer (démonstration sur un ordinateur personnel)")
+    run.add_argument("--events-dir", metavar="DOSSIER", default=None,
+                     help="dossier des événements partagé avec l'agent (défaut : /var/lib/kiosk/events)")
+
+    agent = commands.add_parser("agent", help="Agent de télémétrie (santé, inventaire, usage anonyme).")
+    agent.add_argument("--settings", required=True, metavar="FICHIER",
+                       help="réglages de l'agent, ex. /etc/kiosk/agent.yaml")
+
     args = parser.parse_args(argv)
+    if args.command == "agent":
+        # The agent has its own settings file and must stay light: no kiosk config (pydantic) here.
+        from kiosk.agent.runner import main_from_file
+        return main_from_file(args.settings)
+
+    from kiosk.config import ConfigError, load_config
     try:
         config = load_config(args.directory)
     except ConfigError as error:
@@ -38,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from kiosk.shell.server import serve_forever
         return serve_forever(config, host=args.host, port=args.port)
+    if args.command == "run":
+        from pathlib import Path
+
+        from kiosk.window.run import run as run_window
+        from kiosk.window.settings import WindowSettings
+        settings = WindowSettings(events_dir=Path(args.events_dir)) if args.events_dir else WindowSettings()
+        return run_window(config, settings, windowed=args.windowed)
     return EXIT_BAD_INPUT
 
 

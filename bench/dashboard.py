@@ -1,0 +1,261 @@
+"""Benchmark the staff dashboard on a large fleet, on SQLite and on PostgreSQL.
+
+Generates 10,000 machines in 300 communes with 90 days of history, as the store would hold it after
+retention: daily health roll-ups for 90 days, raw health samples for the last 30 days (4 a day), per-device
+daily usage counters (kiosk starts) and the per-commune and fleet-wide daily usage the dashboard reads;
+then measures, through the real app (Flask test client, logged in as admin), the overview, a machine page
+(a random machine each time), the usage page and the yearly report: p95 over a fixed number of requests,
+beside a baseline measured the same way in the same run (the API's trivial /api/v1/ping).
+
+Prints ONE JSON line: {"sqlite": {"generate_s": .., "<page>_p95_ms": ..}, "postgresql": {...}, ...}.
+Usage: python bench/dashboard.py [--postgres URL] [--requests N] [--machines N] [--communes N] [--days N]
+PostgreSQL: --postgres or KIOSK_TEST_POSTGRES_URL (a scratch database is created, then dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+from kiosk.protocol import SESSION_LENGTH_BUCKETS  # noqa: E402
+
+TILES = ("ameli", "impots", "caf", "msa", "france-travail", "carte-identite", "permis", "info-retraite",
+         "service-public", "mairie", "cheque-energie", "procuration")
+PAGES = ("baseline", "overview", "machine", "usage", "report")  # baseline: /api/v1/ping, same app
+DAY_S = 86400
+RAW_DAYS = 30  # the store's default retention of raw health samples
+
+
+def p95(samples: list[float]) -> float:
+    return round(statistics.quantiles(samples, n=20, method="inclusive")[18], 1)
+
+
+class Loader:
+    """Bulk inserts: COPY on PostgreSQL, executemany in one transaction on SQLite."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.raw = engine.raw_connection()
+        if not self.postgres:
+            self.raw.execute("PRAGMA synchronous=OFF")
+        self.rows = 0
+
+    def load(self, table: str, columns: tuple[str, ...], rows) -> None:
+        cursor = self.raw.cursor()
+        count = 0
+        if self.postgres:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        else:
+            batch = []
+            statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 50000:
+                    cursor.executemany(statement, batch)
+                    count += len(batch)
+                    batch = []
+            cursor.executemany(statement, batch)
+            count += len(batch)
+        cursor.close()
+        self.rows += count
+
+    def commit(self) -> None:
+        """Commit, refresh the planner's statistics, and hand the connection back as it was."""
+        if self.postgres:
+            self.raw.commit()
+            cursor = self.raw.cursor()
+            cursor.execute("ANALYZE")
+            cursor.close()
+            self.raw.commit()
+        else:
+            self.raw.execute("COMMIT")
+            self.raw.execute("ANALYZE")
+            self.raw.execute("PRAGMA synchronous=NORMAL")
+        self.raw.close()
+
+
+def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: float, seed: int = 42) -> dict:
+    rnd = random.Random(seed)
+    loader = Loader(engine)
+    if not loader.postgres:
+        loader.raw.execute("BEGIN")
+    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+    day_list = [(today - dt.timedelta(days=offset)) for offset in range(days)]
+    insees = [f"{9 + index // 1000:02d}{index % 1000:03d}" for index in range(communes)]
+    intervals = [86400 if index % 10 == 0 else 3600 if index % 3 == 0 else 300 for index in range(communes)]
+    loader.load("communes", ("insee", "name", "expected_interval_s", "created_at"),
+                ((insee, f"Commune {index:03d}", intervals[index], now - 400 * DAY_S) for index, insee in enumerate(insees)))
+    loader.load("dash_commune_places", ("insee", "postal_code", "address", "siret", "opening_hours", "updated_at"),
+                ((insee, f"{insee[:2]}{index % 1000:03d}", f"Mairie, {index} place de la Mairie", f"2{index:013d}",
+                  "Mo-Fr 09:00-12:00", now) for index, insee in enumerate(insees)))
+    devices = []
+    for index in range(machines):
+        commune = rnd.randrange(communes)
+        age = rnd.choice((60, 600, 5000, 2 * DAY_S, 10 * DAY_S, 40 * DAY_S)) if index % 7 == 0 else rnd.uniform(0, 250)
+        devices.append((index + 1, f"AT-{index + 1:05d}", insees[commune], now - rnd.uniform(100, 700) * DAY_S, now - age,
+                        1000, rnd.choice(("1.0.0", "1.0.0", "1.0.0", "0.9.0"))))
+    loader.load("devices", ("id", "asset_tag", "commune_insee", "enrolled_at", "last_seen_at", "last_seq", "kiosk_version"),
+                devices)
+    loader.load("device_tokens", ("id", "device_id", "token_sha256", "created_at", "pending"),
+                ((d[0], d[0], uuid.uuid4().hex + uuid.uuid4().hex, d[3], False) for d in devices))
+    loader.load("dash_machine_assets", ("asset_tag", "lifecycle_state", "donor", "intake_date", "erasure_certificate",
+                                        "health_at", "disk_used_percent", "memory_used_percent", "temperature_max_c",
+                                        "uptime_s", "crashes_7d"),
+                ((d[1], "deployed", "Entreprise donatrice", "2025-01-15", f"EFF-{d[0]:05d}", d[4],
+                  rnd.uniform(20, 97), rnd.uniform(30, 96), rnd.uniform(35, 85), 3600.0, rnd.choice((0, 0, 0, 1, 4)))
+                 for d in devices))
+    loader.load("inventory_reports", ("device_id", "seq", "at", "received_at", "vendor", "model", "serial", "uuid",
+                                      "cpu_model", "cpu_count", "memory_bytes", "disks_json", "macs_json", "os", "kernel",
+                                      "kiosk_version"),
+                ((d[0], 1, d[3], d[3], "Dell Inc.", "OptiPlex 7010", "To be filled by O.E.M.", None,
+                  "Intel(R) Core(TM) i5-3470", 4, 4 * 1024 ** 3, '[{"name":"sda","size_bytes":250000000000}]',
+                  '["18:03:73:aa:bb:cc"]', "Debian GNU/Linux 12 (bookworm)", "6.1.0-26-amd64", d[6]) for d in devices))
+
+    def daily_health():
+        for d in devices:
+            for day in day_list:
+                start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+                yield (d[0], start, 96, 960.0, 96, 30.0, 4800.0, 96, 80.0, 1.5, rnd.uniform(20, 95), 60.0, 1)
+    rollup = ("device_id", "period_start", "samples", "cpu_sum", "cpu_n", "cpu_max", "memory_sum", "memory_n",
+              "memory_max", "load_max", "disk_used_max", "temperature_max", "kiosk_restarts")
+    loader.load("health_daily", rollup, daily_health())
+
+    def raw_health():  # raw samples are kept 30 days: here 4 a day per machine
+        for d in devices:
+            for sample in range(min(days, RAW_DAYS) * 4):
+                at = now - sample * 6 * 3600
+                yield (d[0], 100 + sample, at, at, 10.0, 0.5, 50.0, 10 ** 9, 60.0, 10 ** 10, 3600.0, now - 4000, 55.0, 0)
+    loader.load("health_samples", ("device_id", "seq", "at", "received_at", "cpu_percent", "load1",
+                                   "memory_used_percent", "memory_available_bytes", "disk_used_percent",
+                                   "disk_free_bytes", "uptime_s", "boot_time", "temperature_max_c", "kiosk_restarts"),
+                raw_health())
+
+    def device_usage():
+        for d in devices:
+            for day in day_list:
+                yield (d[0], day.isoformat(), "kiosk_started", "", rnd.randint(1, 3))
+    loader.load("usage_daily", ("device_id", "day", "metric", "key", "count"), device_usage())
+
+    fleet_totals: dict[tuple[str, str, str], int] = {}
+
+    def counted(rows):
+        for row in rows:
+            slot = (row[2], row[1], row[3])
+            fleet_totals[slot] = fleet_totals.get(slot, 0) + row[4]
+            yield row
+
+    def commune_usage():
+        for insee in insees:
+            for day in day_list:
+                sessions = rnd.randint(0, 12)
+                if not sessions:
+                    continue
+                stamp = day.isoformat()
+                yield (insee, stamp, "sessions", "", sessions)
+                for bucket in rnd.sample(SESSION_LENGTH_BUCKETS, 2):
+                    yield (insee, stamp, "session_length", bucket, sessions // 2 or 1)
+                for tile in rnd.sample(TILES, 3):
+                    yield (insee, stamp, "tile_opened", tile, rnd.randint(1, sessions))
+                yield (insee, stamp, "pages_printed", "", rnd.randint(0, 20))
+                yield (insee, stamp, "idle_reset", "", rnd.randint(0, 3))
+    loader.load("dash_usage_commune_daily", ("commune_insee", "day", "metric", "key", "count"), counted(commune_usage()))
+    loader.load("dash_usage_fleet_daily", ("metric", "day", "key", "count"),
+                ((metric, day, key, count) for (metric, day, key), count in fleet_totals.items()))
+    rows = loader.rows
+    loader.commit()
+    return {"rows": rows, "asset_tags": [d[1] for d in devices]}
+
+
+def measure(url: str, args, now: float) -> dict:
+    from provisioning.fleet import create_app
+    from provisioning.fleet.accounts import store
+    from provisioning.fleet.migrate import upgrade
+    upgrade(url)
+    app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40})
+    engine = app.extensions["fleet_engine"]
+    started = time.perf_counter()
+    data = generate(engine, args.machines, args.communes, args.days, now)
+    generate_s = round(time.perf_counter() - started, 1)
+    password = "bench-password-" + uuid.uuid4().hex
+    with engine.begin() as conn:
+        store.create_user(conn, "bench", password, "admin", None)
+    client = app.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/connexion", data={"csrf_token": token, "username": "bench", "password": password}).status_code == 302
+    rnd = random.Random(7)
+    year = dt.datetime.fromtimestamp(now, dt.timezone.utc).year
+    paths = {"baseline": lambda: "/api/v1/ping", "overview": lambda: "/tableau/", "machine": lambda: f"/tableau/machines/{rnd.choice(data['asset_tags'])}",
+             "usage": lambda: "/tableau/usage", "report": lambda: f"/tableau/rapport?annee={year}"}
+    result = {"generate_s": generate_s, "rows": data["rows"]}
+    for name in PAGES:
+        for _ in range(3):  # warm-up: caches, compiled statements
+            assert client.get(paths[name]()).status_code == 200
+        samples = []
+        for _ in range(args.requests):
+            path = paths[name]()
+            begin = time.perf_counter()
+            response = client.get(path)
+            samples.append((time.perf_counter() - begin) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        result[f"{name}_p95_ms"] = p95(samples)
+        result[f"{name}_p50_ms"] = round(statistics.median(samples), 1)
+    engine.dispose()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default=os.environ.get("KIOSK_TEST_POSTGRES_URL"),
+                        help="PostgreSQL server URL (default: KIOSK_TEST_POSTGRES_URL); a scratch database is used")
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--machines", type=int, default=10000)
+    parser.add_argument("--communes", type=int, default=300)
+    parser.add_argument("--days", type=int, default=90)
+    args = parser.parse_args(argv)
+    now = time.time()
+    line: dict = {"machines": args.machines, "communes": args.communes, "days": args.days, "requests": args.requests,
+                  "target_p95_ms": 300}
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as directory:
+        line["sqlite"] = measure(f"sqlite:///{directory}/fleet.db", args, now)
+    if args.postgres:
+        name = f"bench_dashboard_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        try:
+            line["postgresql"] = measure(str(sa.make_url(args.postgres).set(database=name)
+                                             .render_as_string(hide_password=False)), args, now)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.dispose()
+    else:
+        line["postgresql"] = "skipped: no --postgres URL and KIOSK_TEST_POSTGRES_URL unset"
+    pages = [value for db in ("sqlite", "postgresql") if isinstance(line[db], dict)
+             for key, value in line[db].items() if key.endswith("_p95_ms") and not key.startswith("baseline")]
+    line["all_p95_within_target"] = bool(pages) and max(pages) <= 300
+    print(json.dumps(line, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Benchmark the fleet server's check-in ingest under its production WSGI server.
+
+gunicorn (2 sync workers) + SQLite on loopback; simulated kiosks (a few client processes, pre-built
+gzip bodies, 20 records per check-in) against POST /api/v1/checkin, side by side with the same server
+answering a trivial endpoint (GET /api/v1/ping), in alternating rounds of the same run. Then a real agent
+process runs record+upload cycles against the same server for its CPU and memory cost.
+
+Prints ONE JSON line: checkins_per_s, records_per_s, p50_ms, p99_ms, ceiling_per_s, kiosks_supported
+(check-ins per second x the default 300 s interval), agent_cpu_ms_per_cycle, agent_rss_mb.
+
+    .venv/bin/python bench/ingest.py [--seconds 4] [--rounds 2] [--clients 3] [--kiosks 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import multiprocessing
+import os
+import resource
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RECORDS_PER_CHECKIN = 20
+DEFAULT_INTERVAL_S = 300
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def checkin_body(first_seq: int, at: float) -> bytes:
+    records = [{"seq": first_seq + index, "at": at - (RECORDS_PER_CHECKIN - index) * 15.0, "type": "health",
+                "data": {"cpu_percent": 7.5 + index, "load1": 0.31, "memory_used_percent": 48.2,
+                         "memory_available_bytes": 1_041_203_200, "disk_used_percent": 61.4,
+                         "disk_free_bytes": 51_300_000_000, "uptime_s": 86400.0 + index * 15,
+                         "boot_time": at - 86400, "kiosk_restarts": 0}}
+               for index in range(RECORDS_PER_CHECKIN - 1)]
+    records.append({"seq": first_seq + RECORDS_PER_CHECKIN - 1, "at": at, "type": "usage",
+                    "data": {"day": time.strftime("%Y-%m-%d", time.gmtime(at)),
+                             "counters": [["sessions", "", 3], ["session_length", "5-15m", 2],
+                                          ["tile_opened", "impots", 2], ["tile_opened", "ameli", 1],
+                                          ["pages_printed", "", 4]]}})
+    return gzip.compress(json.dumps({"protocol": 1, "sent_at": at, "records": records},
+                                    separators=(",", ":")).encode(), 6)
+
+
+ROUNDS_PER_PHASE = 6  # pre-built check-ins per kiosk and phase (each kiosk's sequence numbers advance)
+
+
+def client(port: int, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
+    """One load-generator process: builds its bodies first, then a closed loop of requests."""
+    at = time.time()
+    bodies = []
+    if mode == "checkin":
+        for round_index in range(first_round, first_round + ROUNDS_PER_PHASE):
+            for token in tokens:
+                bodies.append((token, checkin_body(round_index * RECORDS_PER_CHECKIN + 1, at)))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies = []
+    errors = 0
+    barrier.wait()
+    started = time.perf_counter()
+    deadline = started + seconds
+    index = 0
+    while time.perf_counter() < deadline and (mode == "ping" or index < len(bodies)):
+        begin = time.perf_counter()
+        try:
+            if mode == "ping":
+                connection.request("GET", "/api/v1/ping")
+            else:
+                token, body = bodies[index]
+                connection.request("POST", "/api/v1/checkin", body=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                    "Content-Encoding": "gzip"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors += 1
+            if response.will_close:
+                connection.close()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+        latencies.append(time.perf_counter() - begin)
+        index += 1
+    connection.close()
+    results.put((latencies, errors, time.perf_counter() - started))
+
+
+def run_phase(port: int, token_groups: list[list[str]], mode: str, seconds: float, first_round: int) -> dict:
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    barrier = context.Barrier(len(token_groups))
+    processes = [context.Process(target=client, args=(port, tokens, mode, seconds, first_round, barrier, results))
+                 for tokens in token_groups]
+    for process in processes:
+        process.start()
+    latencies, errors, elapsed = [], 0, []
+    for _ in processes:
+        got, failed, took = results.get()
+        latencies.extend(got)
+        errors += failed
+        elapsed.append(took)
+    for process in processes:
+        process.join()
+    return {"count": len(latencies), "seconds": max(elapsed), "latencies": latencies, "errors": errors}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def agent_probe(fleet_url: str, state_dir: str, code: str, cycles: int) -> None:
+    """Runs in its own process, importing only what ``kiosk agent`` imports."""
+    from kiosk.agent.clock import SystemClock
+    from kiosk.agent.runner import Agent
+    from kiosk.agent.settings import AgentSettings
+
+    state = Path(state_dir)
+    (state / "code").write_text(code)
+    settings = AgentSettings(fleet_url=fleet_url, asset_tag="AB-PROBE", commune_insee="65059",
+                             enrolment_code_file=state / "code", state_dir=state / "state",
+                             events_dir=state / "events")
+    agent = Agent(settings, clock=SystemClock())
+    agent.record()
+    assert agent.upload(), "the probe agent could not upload"
+    sample = {"cpu_percent": 5.0, "load1": 0.2, "memory_used_percent": 40.0}
+    used = 0.0
+    for _ in range(cycles):
+        # A cycle: the agent's own sampling, 19 more spooled samples (a backlog), one 20-record check-in.
+        for _ in range(RECORDS_PER_CHECKIN - 1):
+            agent.spool.add_health(time.time(), sample)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        agent.record()
+        assert agent.upload()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        used += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rss_kb = max(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                 if line.startswith(("VmRSS:", "VmHWM:")))
+    agent.close()
+    print(json.dumps({"cpu_ms_per_cycle": used * 1000 / cycles, "rss_mb": rss_kb / 1024}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured phase")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating ping/check-in rounds")
+    parser.add_argument("--clients", type=int, default=3, help="load-generator processes")
+    parser.add_argument("--kiosks", type=int, default=1500, help="simulated kiosks (enrolled devices)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--agent-cycles", type=int, default=30)
+    parser.add_argument("--agent-probe", nargs=3, metavar=("URL", "DIR", "CODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.agent_probe:
+        agent_probe(*args.agent_probe, cycles=args.agent_cycles)
+        return 0
+
+    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.enrolment import create_enrolment_code, enrol
+    from provisioning.fleet.migrate import upgrade
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    url = f"sqlite:///{workdir / 'fleet.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    now = time.time()
+    tokens = [enrol(engine, create_enrolment_code(engine, "65059", now, 30, name="Bagnères-de-Luchon"),
+                    f"BN-{index:05d}", "65059", now)["token"] for index in range(args.kiosks)]
+    probe_code = create_enrolment_code(engine, "65059", now, 30)
+    engine.dispose()
+
+    port = free_port()
+    env = dict(os.environ, FLEET_DATABASE_URL=url, FLEET_SECRET_KEY=secrets.token_urlsafe(32))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "provisioning.fleet:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "wb"), start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start (see " + str(workdir / "gunicorn.log") + ")")
+                time.sleep(0.05)
+        groups = [tokens[index::args.clients] for index in range(args.clients)]
+        run_phase(port, groups, "ping", 1.0, 0)                       # warm-up
+        pings, checkins = [], []
+        for round_index in range(args.rounds):
+            pings.append(run_phase(port, groups, "ping", args.seconds, 0))
+            checkins.append(run_phase(port, groups, "checkin", args.seconds, round_index * ROUNDS_PER_PHASE))
+        probe = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--agent-probe", f"http://127.0.0.1:{port}",
+             str(workdir), probe_code, "--agent-cycles", str(args.agent_cycles)],
+            capture_output=True, text=True, timeout=300, cwd=REPO)
+        if probe.returncode != 0:
+            raise SystemExit("agent probe failed:\n" + probe.stderr[-2000:])
+        agent = json.loads(probe.stdout.strip().splitlines()[-1])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    ceiling = sum(phase["count"] for phase in pings) / sum(phase["seconds"] for phase in pings)
+    rate = sum(phase["count"] - phase["errors"] for phase in checkins) / sum(phase["seconds"] for phase in checkins)
+    latencies = [value for phase in checkins for value in phase["latencies"]]
+    errors = sum(phase["errors"] for phase in checkins)
+    print(json.dumps({
+        "checkins_per_s": round(rate, 1),
+        "records_per_s": round(rate * RECORDS_PER_CHECKIN, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "ceiling_per_s": round(ceiling, 1),
+        "kiosks_supported": int(rate * DEFAULT_INTERVAL_S),
+        "agent_cpu_ms_per_cycle": round(agent["cpu_ms_per_cycle"], 2),
+        "agent_rss_mb": round(agent["rss_mb"], 1),
+        "records_per_checkin": RECORDS_PER_CHECKIN, "interval_s": DEFAULT_INTERVAL_S,
+        "workers": args.workers, "clients": args.clients, "kiosks": args.kiosks, "database": "sqlite",
+        "errors": errors,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

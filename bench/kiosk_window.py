@@ -1,0 +1,274 @@
+"""Benchmark of the kiosk window against Debian's Chromium in --kiosk mode, on one Xvfb display.
+
+Kiosk: `kiosk run` (as a child process) from launch to the home screen loaded; "Terminer ma session"
+to the home screen loaded again (median of 10 sessions, each visiting a loopback service page);
+PSS of the whole process tree (the kiosk process with its shell thread, WebKit's network and web
+processes) at home and after the 10 sessions.
+Baseline: /usr/bin/chromium --kiosk on the same home page (served by the same shell), from launch to
+the page's load event (performance.timing.loadEventEnd), and the PSS of its process tree.
+
+Prints one JSON line: launch_s, wipe_s, pss_mb, pss_after_10_sessions_mb, chromium_launch_s,
+chromium_pss_mb (and wipe_max_s). Run: .venv/bin/python bench/kiosk_window.py
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+SESSIONS = 10
+SETTLE_S = 2.0
+CHROMIUM = "/usr/bin/chromium"
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and all its descendants, in MB."""
+    total_kb = 0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total_kb += int(line.split()[1])
+                        break
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended while we counted
+    return round(total_kb / 1024, 1)
+
+
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    read, write = os.pipe()
+    process = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        return process, ":" + pipe.readline().strip()
+
+
+class _Service(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        body = (b"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Service</title></head><body>"
+                b"<h1>Service</h1><script>document.cookie='a=1';localStorage.setItem('k','v');</script></body></html>")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def write_config(directory: Path, service_url: str) -> Path:
+    import yaml
+
+    (directory / "pictograms").mkdir(parents=True)
+    shutil.copy(REPO / "config" / "pictograms" / "sante.svg", directory / "pictograms")
+    catalog = {"version": 1, "categories": [{"id": "sante", "label": "Santé"}], "services": [{
+        "id": "service-test", "label": "Service de test", "description": "Un service pour le banc d'essai.",
+        "category": "sante", "url": service_url, "pictogram": "sante.svg", "pictogram_alt": "Une croix",
+        "hosts": ["127.0.0.1"]}]}
+    site = {"commune": {"name": "Testville", "insee": "31042", "postal_code": "31110", "address": "Mairie de Testville"},
+            "help": {"mediator": {"name": "Claire, médiatrice numérique", "phone": "05 36 49 12 34"}},
+            "tiles": [{"service": "service-test"}]}
+    (directory / "services.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True))
+    (directory / "kiosk.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
+    return directory
+
+
+# ---------------------------------------------------------------- the kiosk side (child process)
+
+def child(config_dir: str, events_dir: str) -> int:
+    """`kiosk run` with a small line protocol on stdin/stdout for the parent to drive it."""
+    from gi.repository import GLib
+
+    from kiosk.config import load_config
+    from kiosk.window.run import run
+    from kiosk.window.settings import WindowSettings
+
+    def on_show(kiosk):
+        state = {"waiting": "home"}
+
+        def say(text: str) -> None:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+        def finished(view, event):
+            from gi.repository import WebKit2
+            if event != WebKit2.LoadEvent.FINISHED or view is not kiosk.view:
+                return
+            if state["waiting"] == "home" and view.get_uri() == kiosk.home:
+                state["waiting"] = None
+                say(f"HOME {time.time()}")
+            elif state["waiting"] == "wipe" and view.get_uri() == kiosk.home:
+                state["waiting"] = None
+                say(f"WIPED {time.monotonic() - state['wipe_started']}")
+            elif state["waiting"] == "visit" and view.get_uri() != kiosk.home:
+                state["waiting"] = None
+                say("VISITED")
+
+        def command(channel, _condition):
+            line = channel.readline().strip()
+            if line.startswith("visit "):
+                state["waiting"] = "visit"
+                kiosk.on_toolbar("home")  # counts as input: the session starts
+                kiosk.view.connect("load-changed", finished)
+                kiosk.view.load_uri(line.split(" ", 1)[1])
+            elif line == "end":
+                state["waiting"], state["wipe_started"] = "wipe", time.monotonic()
+                kiosk.on_toolbar("end")  # the button's own handler
+                kiosk.view.connect("load-changed", finished)
+            return bool(line)
+
+        kiosk.view.connect("load-changed", finished)
+        GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.PRIORITY_DEFAULT, GLib.IOCondition.IN, command)
+
+    settings = WindowSettings(events_dir=Path(events_dir))
+    return run(load_config(config_dir), settings, on_show=on_show)
+
+
+def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) -> dict:
+    env = {**os.environ, "DISPLAY": display}
+    started = time.time()
+    process = subprocess.Popen([sys.executable, __file__, "--child", str(config_dir), str(work / "events")], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def expect(prefix: str) -> str:
+        while True:
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"the kiosk stopped before {prefix}")
+            if line.startswith(prefix):
+                return line.split(" ", 1)[1].strip() if " " in line.strip() else ""
+
+    def send(line: str) -> None:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+
+    try:
+        launch_s = float(expect("HOME")) - started
+        time.sleep(SETTLE_S)
+        pss_mb = tree_pss_mb(process.pid)
+        wipes = []
+        for _ in range(SESSIONS):
+            send(f"visit {service_url}")
+            expect("VISITED")
+            send("end")
+            wipes.append(float(expect("WIPED")))
+        time.sleep(SETTLE_S)
+        pss_after = tree_pss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    return {"launch_s": round(launch_s, 3), "wipe_s": round(statistics.median(wipes), 3),
+            "wipe_max_s": round(max(wipes), 3), "pss_mb": pss_mb, "pss_after_10_sessions_mb": pss_after}
+
+
+# ---------------------------------------------------------------- the baseline: Chromium --kiosk
+
+def bench_chromium(display: str, home_url: str, work: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = {**os.environ, "DISPLAY": display}
+    args = [CHROMIUM, "--kiosk", "--no-first-run", "--no-default-browser-check", "--noerrdialogs",
+            "--password-store=basic", f"--user-data-dir={work / 'chromium'}", f"--remote-debugging-port={port}",
+            "--remote-debugging-address=127.0.0.1", home_url]
+    if os.geteuid() == 0:
+        args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    started = time.time()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = _connect(playwright, port)
+            page = _home_page(browser, home_url)
+            page.wait_for_function("performance.timing.loadEventEnd > 0", timeout=30_000)
+            loaded_ms = page.evaluate("performance.timing.loadEventEnd")
+            browser.close()
+        time.sleep(SETTLE_S)
+        pss_mb = tree_pss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    return {"chromium_launch_s": round(loaded_ms / 1000 - started, 3), "chromium_pss_mb": pss_mb}
+
+
+def _connect(playwright, port: int):
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+        except Exception:  # noqa: BLE001 - not listening yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _home_page(browser, home_url: str):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for context in browser.contexts:
+            for page in context.pages:
+                if page.url.startswith(home_url):
+                    return page
+        time.sleep(0.05)
+    raise RuntimeError("Chromium did not open the home page")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        return child(sys.argv[2], sys.argv[3])
+    from werkzeug.serving import make_server
+
+    from kiosk.config import load_config
+    from kiosk.shell import create_app
+
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    xvfb, display = start_xvfb()
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Service)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    service_url = f"http://127.0.0.1:{service.server_port}/service"
+    with tempfile.TemporaryDirectory(prefix="bench-window-") as tmp:
+        work = Path(tmp)
+        config_dir = write_config(work / "config", service_url)
+        shell = make_server("127.0.0.1", 0, create_app(load_config(config_dir)), threaded=True)
+        threading.Thread(target=shell.serve_forever, daemon=True).start()
+        try:
+            result = bench_kiosk(display, config_dir, service_url, work)
+            result.update(bench_chromium(display, f"http://127.0.0.1:{shell.server_port}/", work))
+        finally:
+            shell.shutdown()
+            service.shutdown()
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+    order = ["launch_s", "wipe_s", "pss_mb", "pss_after_10_sessions_mb", "chromium_launch_s", "chromium_pss_mb", "wipe_max_s"]
+    print(json.dumps({key: result[key] for key in order}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

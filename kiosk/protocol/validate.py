@@ -1,0 +1,260 @@
+"""A fast validator for check-in and enrolment bodies, equivalent to the JSON Schema files.
+
+The ingest path runs this on every check-in, so it is plain Python (no jsonschema at run time).
+Each error names where it is, as a JSON pointer (``/records/3/data/cpu_percent``), and what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kiosk.protocol import (
+    MAX_RECORDS_PER_CHECKIN, OLDEST_TIMESTAMP, PROTOCOL_VERSION, SESSION_LENGTH_BUCKETS, USAGE_METRICS,
+)
+
+MAX_ERRORS = 20
+MAX_SEQ = 2**53 - 1
+
+DAY_PATTERN = re.compile(r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+COUNTER_KEY_PATTERN = re.compile(r"^(|[a-z0-9_][a-z0-9_.-]{0,252})\Z")
+MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}\Z")
+ASSET_TAG_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}\Z")
+INSEE_PATTERN = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})\Z")
+METRICS = frozenset(USAGE_METRICS)
+
+_NUMBER = (int, float)
+
+
+def _is_number(value) -> bool:
+    return type(value) in _NUMBER
+
+
+def _is_int(value) -> bool:
+    return type(value) is int or (type(value) is float and value.is_integer())
+
+
+# field -> (kind, minimum, maximum); kind is "number", "integer", "boolean" or "text"; all nullable.
+HEALTH_SPEC = {
+    "cpu_percent": ("number", 0, 100),
+    "load1": ("number", 0, 10000),
+    "memory_used_percent": ("number", 0, 100),
+    "memory_available_bytes": ("integer", 0, 10**15),
+    "disk_used_percent": ("number", 0, 100),
+    "disk_free_bytes": ("integer", 0, 10**15),
+    "uptime_s": ("number", 0, 10**9),
+    "boot_time": ("number", 0, 10**10),
+    "temperature_max_c": ("number", -50, 200),
+    "battery_percent": ("number", 0, 100),
+    "battery_plugged": ("boolean", None, None),
+    "kiosk_restarts": ("integer", 0, 10**6),
+    "last_session_at": ("number", 0, 10**10),
+}
+INVENTORY_SPEC = {
+    "vendor": ("text", 0, 200), "model": ("text", 0, 200), "serial": ("text", 0, 200),
+    "uuid": ("text", 0, 200), "cpu_model": ("text", 0, 200), "os": ("text", 0, 200),
+    "kernel": ("text", 0, 200), "kiosk_version": ("text", 0, 200),
+    "cpu_count": ("integer", 0, 4096), "memory_bytes": ("integer", 0, 10**15),
+}
+DISK_SPEC = {
+    "name": ("text", 0, 64), "size_bytes": ("integer", 0, 10**15), "rotational": ("boolean", None, None),
+    "model": ("text", 0, 200),
+}
+
+
+class _Errors(list):
+    def add(self, path: str, message: str) -> None:
+        if len(self) < MAX_ERRORS:
+            self.append(f"{path or '/'}: {message}")
+
+    @property
+    def full(self) -> bool:
+        return len(self) >= MAX_ERRORS
+
+
+def _check_scalar(errors: _Errors, path: str, value, kind: str, low, high, nullable: bool = True) -> None:
+    if value is None:
+        if not nullable:
+            errors.add(path, "must not be null")
+        return
+    if kind == "boolean":
+        if type(value) is not bool:
+            errors.add(path, f"must be true, false or null, not {type(value).__name__}")
+        return
+    if kind == "text":
+        if type(value) is not str:
+            errors.add(path, f"must be a string or null, not {type(value).__name__}")
+        elif len(value) > high:
+            errors.add(path, f"must be at most {high} characters long")
+        return
+    if kind == "integer" and not (_is_number(value) and _is_int(value)):
+        errors.add(path, f"must be an integer or null, not {value!r:.40}")
+        return
+    if kind == "number" and not _is_number(value):
+        errors.add(path, f"must be a number or null, not {value!r:.40}")
+        return
+    if not (low <= value <= high):
+        errors.add(path, f"must be between {low} and {high}")
+
+
+def _check_object(errors: _Errors, path: str, data, spec: dict) -> None:
+    if type(data) is not dict:
+        errors.add(path, "must be an object")
+        return
+    for key, value in data.items():
+        rule = spec.get(key)
+        if rule is None:
+            errors.add(f"{path}/{key}", "unknown field")
+        else:
+            _check_scalar(errors, f"{path}/{key}", value, *rule)
+
+
+def _check_usage(errors: _Errors, path: str, data) -> None:
+    if type(data) is not dict:
+        errors.add(path, "must be an object")
+        return
+    for key in data.keys() - {"day", "counters"}:
+        errors.add(f"{path}/{key}", "unknown field")
+    day = data.get("day")
+    if type(day) is not str or not DAY_PATTERN.match(day):
+        errors.add(f"{path}/day", "must be a date YYYY-MM-DD")
+    counters = data.get("counters")
+    if type(counters) is not list:
+        errors.add(f"{path}/counters", "must be a list of [metric, key, count]")
+        return
+    if len(counters) > 1000:
+        errors.add(f"{path}/counters", "must hold at most 1000 counters")
+        return
+    for index, counter in enumerate(counters):
+        where = f"{path}/counters/{index}"
+        if type(counter) is not list or len(counter) != 3:
+            errors.add(where, "must be [metric, key, count]")
+            continue
+        metric, key, count = counter
+        if type(metric) is not str or metric not in METRICS:
+            errors.add(f"{where}/0", f"unknown metric {metric!r:.40}")
+        if type(key) is not str or not COUNTER_KEY_PATTERN.match(key):
+            errors.add(f"{where}/1", "key must be empty, a tile id or a bare host name")
+        if not (_is_number(count) and _is_int(count) and 0 <= count <= 10**9):
+            errors.add(f"{where}/2", "count must be an integer between 0 and 1000000000")
+
+
+def _check_inventory(errors: _Errors, path: str, data) -> None:
+    if type(data) is not dict:
+        errors.add(path, "must be an object")
+        return
+    for key, value in data.items():
+        where = f"{path}/{key}"
+        if key == "disks":
+            if type(value) is not list or len(value) > 64:
+                errors.add(where, "must be a list of at most 64 disks")
+                continue
+            for index, disk in enumerate(value):
+                _check_object(errors, f"{where}/{index}", disk, DISK_SPEC)
+                if type(disk) is dict and type(disk.get("name")) is not str:
+                    errors.add(f"{where}/{index}/name", "required string")
+        elif key == "macs":
+            if type(value) is not list or len(value) > 64:
+                errors.add(where, "must be a list of at most 64 MAC addresses")
+                continue
+            for index, mac in enumerate(value):
+                if type(mac) is not str or not MAC_PATTERN.match(mac):
+                    errors.add(f"{where}/{index}", "must be a lower-case MAC address aa:bb:cc:dd:ee:ff")
+        elif key in INVENTORY_SPEC:
+            _check_scalar(errors, where, value, *INVENTORY_SPEC[key])
+        else:
+            errors.add(where, "unknown field")
+
+
+def _check_timestamp(errors: _Errors, path: str, value, latest: float | None) -> None:
+    if not _is_number(value):
+        errors.add(path, "must be a timestamp (seconds since 1970, UTC)")
+    elif value < OLDEST_TIMESTAMP:
+        errors.add(path, "is before 2020-01-01: the kiosk clock is wrong")
+    elif latest is not None and value > latest:
+        errors.add(path, "is too far in the future: the kiosk clock is wrong")
+
+
+def _check_required(errors: _Errors, path: str, doc: dict, required: tuple, allowed: frozenset) -> None:
+    for key in required:
+        if key not in doc:
+            errors.add(f"{path}/{key}", "required field is missing")
+    for key in doc.keys() - allowed:
+        errors.add(f"{path}/{key}", "unknown field")
+
+
+_CHECKIN_KEYS = frozenset({"protocol", "sent_at", "records"})
+_RECORD_KEYS = frozenset({"seq", "at", "type", "data"})
+_ENROL_KEYS = frozenset({"protocol", "code", "asset_tag", "commune_insee"})
+_DATA_CHECKS = {
+    "health": lambda errors, path, data: _check_object(errors, path, data, HEALTH_SPEC),
+    "usage": _check_usage,
+    "inventory": _check_inventory,
+}
+
+
+def validate_checkin(doc, latest: float | None = None) -> list[str]:
+    """Every problem with a check-in body (empty list: valid). ``latest``: newest timestamp accepted."""
+    errors = _Errors()
+    if type(doc) is not dict:
+        errors.add("", "the body must be a JSON object")
+        return errors
+    _check_required(errors, "", doc, ("protocol", "sent_at", "records"), _CHECKIN_KEYS)
+    if "protocol" in doc and (doc["protocol"] != PROTOCOL_VERSION or type(doc["protocol"]) is bool):
+        errors.add("/protocol", f"unsupported protocol version (this server speaks {PROTOCOL_VERSION})")
+    if "sent_at" in doc:
+        _check_timestamp(errors, "/sent_at", doc["sent_at"], latest)
+    records = doc.get("records")
+    if "records" in doc and type(records) is not list:
+        errors.add("/records", "must be a list")
+        return errors
+    if records is None:
+        return errors
+    if len(records) > MAX_RECORDS_PER_CHECKIN:
+        errors.add("/records", f"at most {MAX_RECORDS_PER_CHECKIN} records per check-in")
+        return errors
+    seen = set()
+    for index, record in enumerate(records):
+        if errors.full:
+            break
+        path = f"/records/{index}"
+        if type(record) is not dict:
+            errors.add(path, "must be an object")
+            continue
+        _check_required(errors, path, record, ("seq", "at", "type", "data"), _RECORD_KEYS)
+        seq = record.get("seq")
+        if "seq" in record:
+            if not (_is_number(seq) and _is_int(seq) and 1 <= seq <= MAX_SEQ):
+                errors.add(f"{path}/seq", "must be a positive integer")
+            elif seq in seen:
+                errors.add(f"{path}/seq", f"sequence number {int(seq)} appears twice in this check-in")
+            else:
+                seen.add(seq)
+        if "at" in record:
+            _check_timestamp(errors, f"{path}/at", record["at"], latest)
+        kind = record.get("type")
+        check = _DATA_CHECKS.get(kind) if type(kind) is str else None
+        if "type" in record and check is None:
+            errors.add(f"{path}/type", "must be one of health, usage, inventory")
+        elif check is not None and "data" in record:
+            check(errors, f"{path}/data", record["data"])
+    return errors
+
+
+def validate_enrol(doc) -> list[str]:
+    """Every problem with an enrolment body (empty list: valid)."""
+    errors = _Errors()
+    if type(doc) is not dict:
+        errors.add("", "the body must be a JSON object")
+        return errors
+    _check_required(errors, "", doc, ("protocol", "code", "asset_tag", "commune_insee"), _ENROL_KEYS)
+    if "protocol" in doc and (doc["protocol"] != PROTOCOL_VERSION or type(doc["protocol"]) is bool):
+        errors.add("/protocol", f"unsupported protocol version (this server speaks {PROTOCOL_VERSION})")
+    for key, pattern, what in (
+        ("code", CODE_PATTERN, "an enrolment code (16 to 128 letters, digits, - or _)"),
+        ("asset_tag", ASSET_TAG_PATTERN, "an asset tag such as AB-0042 (capitals, digits, dashes)"),
+        ("commune_insee", INSEE_PATTERN, "a commune INSEE code such as 31042 or 2A004"),
+    ):
+        if key in doc and (type(doc[key]) is not str or not pattern.match(doc[key])):
+            errors.add(f"/{key}", f"must be {what}")
+    return errors

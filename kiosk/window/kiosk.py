@@ -1,0 +1,339 @@
+"""The kiosk controller: one GTK window, the native toolbar, one guarded web view per session.
+
+It wires the pure parts (policy, session, documents, printing) to GTK/WebKit signals and emits the
+window's events. Everything here runs on the GTK main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from urllib.parse import quote, urlsplit
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("Gdk", "3.0")
+gi.require_version("WebKit2", "4.1")
+from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
+
+from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
+from kiosk.window.chrome import DocumentPicker, IdleQuestion, Notice, Toolbar, install_css  # noqa: E402
+from kiosk.window.documents import SessionDocuments  # noqa: E402
+from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
+from kiosk.window.printing import CupsPrinter  # noqa: E402
+from kiosk.window.session import Action, Session, State  # noqa: E402
+from kiosk.window.transfers import Transfers  # noqa: E402
+from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventType.MOTION_NOTIFY,
+                Gdk.EventType.SCROLL, Gdk.EventType.TOUCH_BEGIN}
+ZOOM_STEP, ZOOM_MIN, ZOOM_MAX = 0.25, 1.0, 3.0
+TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
+
+
+class KioskWindow:
+    def __init__(self, config, settings, *, shell_origin: str, events: EventLog, documents: SessionDocuments,
+                 printer: CupsPrinter, windowed: bool = False, clock=time.monotonic) -> None:
+        self.config, self.settings, self.events = config, settings, events
+        self.documents, self.printer, self.windowed, self.clock = documents, printer, windowed, clock
+        self.shell_origin = shell_origin.rstrip("/")
+        self.home = self.shell_origin + "/"
+        self.rules = config.allowed_hosts
+        self.session = Session(settings.idle_warning_after_s or config.idle.warning_after_s,
+                               settings.idle_answer_within_s or config.idle.answer_within_s)
+        self.exit_code = 0
+        self.current_tile: str | None = None
+        self.home_ready = False          # the home page of the current view finished loading
+        self.last_wipe_s: float | None = None
+        self._wipe_started: float | None = None
+        self._ping_sent: float | None = None
+        self._generation = 0
+
+        install_css()
+        self.window = Gtk.Window(title="Point numérique")
+        self.toolbar = Toolbar(self.on_toolbar)
+        self.notice = Notice()
+        self.overlay = Gtk.Overlay()
+        self.idle_question = IdleQuestion(self.on_still_here)
+        self.picker = DocumentPicker()
+        self.transfers = Transfers(documents=documents, printer=printer, notice=self.notice, picker=self.picker,
+                                   usb_roots=settings.usb_roots, emit=self._emit)
+        self.on_download_started = self.transfers.on_download_started
+        self.on_file_chooser = self.transfers.on_file_chooser
+        layout = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
+        layout.pack_start(self.toolbar, False, False, 0)
+        layout.pack_start(self.notice, False, False, 0)
+        layout.pack_start(self.overlay, True, True, 0)
+        self.overlay.add_overlay(self.idle_question.widget)
+        self.overlay.add_overlay(self.picker.widget)
+        self.window.add(layout)
+        self.window.connect("delete-event", self.on_delete)
+        self.window.connect("key-press-event", self.on_key)
+        self.window.connect("button-press-event", self.on_input_event)
+        self._place_window()
+        self.view = self._new_view()
+        GLib.timeout_add(500, self._tick)
+        GLib.timeout_add(int(settings.ping_interval_s * 1000), self._ping)
+
+    # ------------------------------------------------------------------ window and views
+
+    def _place_window(self) -> None:
+        display = Gdk.Display.get_default()
+        monitor = display.get_primary_monitor() or display.get_monitor(0)
+        geometry = monitor.get_geometry()
+        if self.windowed:
+            self.window.set_default_size(min(1280, geometry.width * 85 // 100), min(860, geometry.height * 85 // 100))
+            return
+        # No window manager on a kiosk: take the whole screen ourselves, then also ask for fullscreen.
+        self.window.set_decorated(False)
+        self.window.set_size_request(geometry.width, geometry.height)
+        self.window.set_resizable(False)
+        self.window.move(geometry.x, geometry.y)
+        self.window.set_keep_above(True)
+        self.window.set_skip_taskbar_hint(True)
+        self.window.fullscreen()
+
+    def show(self) -> None:
+        self.window.show_all()
+        self.view.grab_focus()
+
+    def _new_view(self) -> WebKit2.WebView:
+        self._generation += 1
+        self._ping_sent = None
+        self.home_ready = False
+        view = new_web_view(self)
+        view.connect("load-changed", self.on_load_changed)
+        self.overlay.add(view)
+        view.show()
+        view.load_uri(self.home)
+        return view
+
+    def on_delete(self, _window, _event) -> bool:
+        if self.windowed:
+            Gtk.main_quit()
+            return False
+        return True  # a locked kiosk cannot be closed
+
+    def fatal(self, reason: str) -> None:
+        """Something the window cannot recover from in place: exit non-zero, the supervisor restarts us."""
+        log.error("fatal: %s", reason)
+        self.exit_code = 3
+        Gtk.main_quit()
+
+    # ------------------------------------------------------------------ input, toolbar, idle
+
+    def on_input_event(self, _widget, event) -> bool:
+        if event.get_event_type() in INPUT_EVENTS:
+            self._touch()
+        return False
+
+    def on_key(self, _window, event) -> bool:
+        self._touch()
+        if event.keyval == Gdk.KEY_F6:  # move between the toolbar and the page, as in browsers
+            if self.view.has_focus():
+                self.toolbar.buttons["home"].grab_focus()
+            else:
+                self.view.grab_focus()
+            return True
+        return False
+
+    def _touch(self) -> None:
+        if self.session.touch(self.clock()) is Action.STARTED:
+            self._emit(EventKind.SESSION_STARTED)
+
+    def on_toolbar(self, action: str) -> None:
+        self._touch()
+        view = self.view
+        if action == "home":
+            view.load_uri(self.home)
+        elif action == "back":
+            if view.can_go_back():
+                view.go_back()
+        elif action in ("zoom_in", "zoom_out"):
+            step = ZOOM_STEP if action == "zoom_in" else -ZOOM_STEP
+            view.set_zoom_level(min(ZOOM_MAX, max(ZOOM_MIN, view.get_zoom_level() + step)))
+        elif action == "print":
+            self.transfers.print_page(view)
+        elif action == "documents":
+            view.load_uri(self.shell_origin + "/documents")
+        elif action == "end":
+            self.end_session(idle=False)
+
+    def on_still_here(self) -> None:
+        if self.session.still_here(self.clock()) is Action.KEEP:
+            self.idle_question.hide()
+            self.view.grab_focus()
+
+    def _tick(self) -> bool:
+        now = self.clock()
+        action = self.session.tick(now)
+        if action is Action.WARN:
+            self._emit(EventKind.IDLE_WARNING)
+            self.picker.hide()
+            self.idle_question.show(self.session.seconds_left(now))
+        elif action is Action.END_IDLE:
+            self.end_session(idle=True)
+        elif self.session.state is State.WARNING:
+            self.idle_question.update(self.session.seconds_left(now))
+        return True
+
+    # ------------------------------------------------------------------ the end of a session
+
+    def end_session(self, *, idle: bool) -> None:
+        """Wipe everything the resident left, then show the home screen of a brand-new view."""
+        # Even with no session running (no input yet) the view is replaced: it costs ~0.2 s.
+        started = time.monotonic()
+        try:
+            if idle:
+                self._emit(EventKind.IDLE_RESET)
+            old = self.view
+            self.overlay.remove(old)
+            destroy_web_view(old)
+            self.view = self._new_view()
+            self._wipe_started = started
+            self.idle_question.hide()
+            self.transfers.cancel_chooser()
+            self.notice.clear()
+            self.documents.wipe()
+            threading.Thread(target=self.printer.cancel_pending, name="cancel-print-jobs", daemon=True).start()
+            for selection in (Gdk.SELECTION_CLIPBOARD, Gdk.SELECTION_PRIMARY):
+                clipboard = Gtk.Clipboard.get(selection)
+                clipboard.set_text("", 0)
+                clipboard.clear()
+            self.current_tile = None
+        except Exception as error:  # noqa: BLE001 - a wipe that failed half-way must never be served
+            self.fatal(f"the session wipe failed: {error!r}")
+            return
+        duration = self.session.finish(self.clock())
+        if duration is not None:
+            self._emit(EventKind.SESSION_ENDED, duration_s=round(duration, 1))
+        self.notice.show_message("Votre session est terminée. Tout ce que vous avez fait a été effacé.", 10)
+        self.view.grab_focus()
+
+    # ------------------------------------------------------------------ WebKit signals
+
+    def on_load_changed(self, view, event) -> None:
+        if view is not self.view or event != WebKit2.LoadEvent.FINISHED:
+            return
+        if view.get_uri() == self.home:
+            self.home_ready = True
+            if self._wipe_started is not None:
+                self.last_wipe_s = time.monotonic() - self._wipe_started
+                self._wipe_started = None
+
+    def on_decide_policy(self, view, decision, kind) -> bool:
+        if kind == WebKit2.PolicyDecisionType.RESPONSE:
+            if wants_download(decision):
+                decision.download()
+                return True
+            return False
+        url, user_initiated = navigation_request(decision)
+        popup = kind == WebKit2.PolicyDecisionType.NEW_WINDOW_ACTION
+        verdict = decide_navigation(url, rules=self.rules, shell_origin=self.shell_origin,
+                                    user_initiated=user_initiated or popup)
+        if verdict.allowed and not popup:
+            self._remember_tile(url)
+            decision.use()
+            return True
+        decision.ignore()
+        if verdict.allowed:  # a popup to an allowed host opens in this same window
+            GLib.idle_add(self._load_if_current, view, url)
+        else:
+            self._refused(view, verdict, user_initiated or popup)
+        return True
+
+    def on_create(self, view, action):
+        """A new window was asked for without going through decide-policy: same rules, same window."""
+        url = action.get_request().get_uri() or ""
+        verdict = decide_navigation(url, rules=self.rules, shell_origin=self.shell_origin, user_initiated=True)
+        if verdict.allowed and url not in ("", "about:blank"):
+            GLib.idle_add(self._load_if_current, view, url)
+        elif not verdict.allowed:
+            self._refused(view, verdict, True)
+        return None
+
+    def _refused(self, view, verdict, user_initiated: bool) -> None:
+        self._emit(EventKind.NAVIGATION_REFUSED, host=verdict.host)
+        if verdict.verdict is Verdict.REFUSE_PAGE:
+            GLib.idle_add(self._load_if_current, view, refusal_page(self.shell_origin, verdict.host))
+        elif user_initiated and verdict.host is None:
+            self.notice.show_message("Ce lien ouvre une autre application (courriel, téléphone, fichier) : "
+                                     "ce n'est pas possible sur ce point numérique.")
+
+    def _load_if_current(self, view, url: str) -> bool:
+        if view is self.view:
+            view.load_uri(url)
+        return False
+
+    def _remember_tile(self, url: str) -> None:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" == self.shell_origin:
+            match = TILE_PATH.match(parts.path)
+            if match:
+                self.current_tile = match.group(1)
+
+    def offline_page(self) -> str:
+        page = self.shell_origin + "/hors-ligne"
+        return f"{page}?tuile={quote(self.current_tile)}" if self.current_tile else page
+
+    def on_load_failed(self, view, _event, uri, error) -> bool:
+        if is_quiet_failure(error):
+            return False
+        if (uri or "").startswith(self.shell_origin):
+            log.error("the shell page failed to load: %s", error.message)
+            return True
+        GLib.idle_add(self._load_if_current, view, self.offline_page())
+        return True
+
+    def on_tls_error(self, view, _uri, _certificate, _errors) -> bool:
+        GLib.idle_add(self._load_if_current, view, self.offline_page())
+        return True
+
+    def on_web_process_terminated(self, view, reason) -> None:
+        if view is self.view and reason != WebKit2.WebProcessTerminationReason.TERMINATED_BY_API:
+            self.recover(f"web process ended ({reason.value_nick})")
+
+    def recover(self, why: str) -> None:
+        log.warning("recovering the web view: %s", why)
+        self._emit(EventKind.CRASH_RECOVERED)
+        self._ping_sent = None
+        self.view.load_uri(self.home)
+
+    def _ping(self) -> bool:
+        now = time.monotonic()
+        if self._ping_sent is not None:
+            if now - self._ping_sent > self.settings.hang_timeout_s:
+                self.view.terminate_web_process()
+                self.recover("web process did not answer")
+            return True
+        self._ping_sent = now
+        generation = self._generation
+
+        def answered(view, result, _data=None):
+            try:
+                view.evaluate_javascript_finish(result)
+            except GLib.Error:
+                pass  # an answer, even an error, proves the process is alive
+            if generation == self._generation:
+                self._ping_sent = None
+
+        self.view.evaluate_javascript("0", -1, "kiosk-ping", None, None, answered, None)
+        return True
+
+    def on_page_print(self, _view, _operation) -> bool:
+        self.notice.show_message("Pour imprimer, touchez « Imprimer » en haut de l'écran.")
+        return True
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, kind: EventKind, **fields) -> None:
+        try:
+            self.events.emit(Event.now(kind, **fields))
+        except InvalidEvent:
+            # A host that is not a plain name (an IPv6 literal...): count the event without it.
+            self.events.emit(Event.now(kind, **{k: v for k, v in fields.items() if k != "host"}))

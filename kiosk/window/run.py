@@ -1,0 +1,112 @@
+"""``kiosk run``: the shell served on loopback in a thread, the kiosk window on the main thread.
+
+Exit codes: 0 after a demo window was closed or a stop signal; 1 when there is no display;
+3 on a fatal error (the shell stopped, a wipe failed) so that the supervisor restarts the kiosk,
+which also clears everything a session could have left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+
+from werkzeug.serving import make_server
+
+from kiosk.config import KioskConfig
+from kiosk.events import EventKind, EventLog, Event
+from kiosk.window.settings import WindowSettings
+
+log = logging.getLogger(__name__)
+
+EXIT_NO_DISPLAY = 1
+EXIT_FATAL = 3
+
+
+def start_shell(config: KioskConfig, events: EventLog, documents, printer, port: int = 0, shell_settings=None):
+    """Build the shell with the documents pages and serve it on 127.0.0.1 in a daemon thread."""
+    from kiosk.shell import create_app
+    from kiosk.shell.documents import init_documents
+
+    app = create_app(config, events=events, settings=shell_settings)
+    init_documents(app, documents=documents, printer=printer, events=events)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request log: no URL paths kept
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="shell", daemon=True)
+    thread.start()
+    # Render the home once while the window and WebKit's processes start (templates compiled,
+    # first connectivity probe under way): the web view's first request is then answered at once.
+    threading.Thread(target=_warm_up, args=(app,), name="shell-warm-up", daemon=True).start()
+    return server, thread
+
+
+def _warm_up(app) -> None:
+    try:
+        app.test_client().get("/")
+    except Exception as error:  # noqa: BLE001 - only an optimisation; the real request will report
+        log.warning("the shell warm-up failed: %s", error)
+
+
+def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed: bool = False,
+        on_show=None, shell_settings=None) -> int:
+    """Run the kiosk until stopped; ``on_show(kiosk)`` is called once the window is shown (benchmark)."""
+    settings = settings or WindowSettings()
+    import gi
+
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import GLib, Gtk
+
+    if not Gtk.init_check(sys.argv[:1])[0]:
+        print("Pas d'écran disponible : lancez « kiosk run » dans une session graphique (variable DISPLAY).",
+              file=sys.stderr)
+        return EXIT_NO_DISPLAY
+
+    from kiosk.window.documents import SessionDocuments
+    from kiosk.window.kiosk import KioskWindow
+    from kiosk.window.printing import CupsPrinter
+
+    private_folder = None
+    if settings.documents_dir is None:
+        private_folder = tempfile.mkdtemp(prefix="kiosk-documents-", dir=os.environ.get("XDG_RUNTIME_DIR"))
+    documents = SessionDocuments(settings.documents_dir or private_folder)
+    documents.wipe()  # whatever a previous run left behind (a crash, a power cut)
+    events = EventLog(settings.events_dir)
+    printer = CupsPrinter(config.printer.name if config.printer else None)
+    try:
+        server, thread = start_shell(config, events, documents, printer, settings.shell_port, shell_settings)
+    except OSError as error:
+        print(f"Impossible de servir l'accueil sur 127.0.0.1 ({error.strerror or error}).", file=sys.stderr)
+        return EXIT_FATAL
+    kiosk = KioskWindow(config, settings, shell_origin=f"http://127.0.0.1:{server.server_port}", events=events,
+                        documents=documents, printer=printer, windowed=windowed)
+
+    def watch_shell() -> bool:
+        if not thread.is_alive():
+            kiosk.fatal("the shell server stopped")
+            return False
+        return True
+
+    def stop(*_args) -> bool:
+        Gtk.main_quit()
+        return False
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, number, stop)
+    GLib.timeout_add_seconds(2, watch_shell)
+    events.emit(Event.now(EventKind.KIOSK_STARTED))
+    kiosk.show()
+    if on_show is not None:
+        on_show(kiosk)
+    print(f"Kiosque lancé (accueil sur {kiosk.home}).", flush=True)
+    try:
+        Gtk.main()
+    finally:
+        server.shutdown()
+        documents.wipe()
+        if private_folder:
+            shutil.rmtree(private_folder, ignore_errors=True)
+    return kiosk.exit_code

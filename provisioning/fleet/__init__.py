@@ -1,0 +1,34 @@
+"""The fleet server the staff use: kiosks enrol and check in through its API (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from provisioning.fleet.settings import Settings
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """The app factory. ``settings``: a :class:`Settings`, a mapping of setting names, or None
+    to read ``FLEET_*`` environment variables."""
+    if settings is None:
+        settings = Settings.from_env()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_mapping(settings)
+    settings.check_secret()
+    app = Flask(__name__)
+    app.config.update(
+        FLEET_SETTINGS=settings, SECRET_KEY=settings.secret_key or None, TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
+    )
+    app.json.compact = True
+    app.json.sort_keys = False
+
+    from provisioning.fleet import api, db, errors
+    db.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(api.blueprint)
+    from provisioning.fleet import dashboard
+    dashboard.init_app(app)  # the staff pages, /metrics and exports (provisioning/fleet/dashboard/)
+    return app

@@ -1,0 +1,1 @@
+"""Staff accounts: users with a role, argon2id passwords, a rate-limited login and expiring sessions."""

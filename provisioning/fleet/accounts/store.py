@@ -1,0 +1,118 @@
+"""Users and login failures in the database."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from provisioning.fleet.accounts.passwords import hash_password, needs_rehash, verify_password
+from provisioning.fleet.dashboard.tables import ROLES, login_failures, users
+
+USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{1,63}"
+INSEE_PATTERN = r"\d{5}|2[AB]\d{3}"
+# Limits: failures counted over a window, per account and per client address.
+FAILURE_WINDOW_S = 15 * 60
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+# A valid hash to verify against when the account does not exist (same cost, no user enumeration).
+_DUMMY_HASH = hash_password("not-a-real-account-password")
+
+
+class AccountError(ValueError):
+    """Bad input for an account, with a French message naming the field."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    commune_insee: str | None
+
+    # Flask-Login's protocol
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def sees_commune(self, insee: str | None) -> bool:
+        return self.role != "commune" or (insee is not None and insee == self.commune_insee)
+
+
+def _user(row) -> User:
+    return User(id=row.id, username=row.username, role=row.role, commune_insee=row.commune_insee)
+
+
+def create_user(conn: sa.Connection, username: str, password: str, role: str, commune_insee: str | None) -> User:
+    if not re.fullmatch(USERNAME_PATTERN, username or ""):
+        raise AccountError(f"identifiant invalide « {username} » : 2 à 64 caractères, minuscules, chiffres, . _ -")
+    if role not in ROLES:
+        raise AccountError(f"rôle inconnu « {role} » : choisissez admin, staff ou commune")
+    if role == "commune":
+        if not commune_insee or not re.fullmatch(INSEE_PATTERN, commune_insee):
+            raise AccountError("un compte commune doit avoir un code INSEE de 5 caractères (--commune 31042)")
+    elif commune_insee:
+        raise AccountError("--commune ne s'emploie qu'avec le rôle commune")
+    if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+        raise AccountError(f"l'identifiant « {username} » existe déjà")
+    new_id = conn.execute(users.insert().values(
+        username=username, password_hash=hash_password(password), role=role, commune_insee=commune_insee,
+        created_at=time.time(), disabled=False)).inserted_primary_key[0]
+    return User(id=new_id, username=username, role=role, commune_insee=commune_insee)
+
+
+def set_password(conn: sa.Connection, username: str, password: str) -> None:
+    done = conn.execute(users.update().where(users.c.username == username).values(password_hash=hash_password(password)))
+    if done.rowcount != 1:
+        raise AccountError(f"aucun compte « {username} »")
+
+
+def disable_user(conn: sa.Connection, username: str) -> None:
+    done = conn.execute(users.update().where(users.c.username == username).values(disabled=True))
+    if done.rowcount != 1:
+        raise AccountError(f"aucun compte « {username} »")
+
+
+def list_users(conn: sa.Connection) -> list[sa.Row]:
+    return list(conn.execute(sa.select(users).order_by(users.c.username)))
+
+
+def load_user(conn: sa.Connection, user_id: int) -> User | None:
+    row = conn.execute(sa.select(users).where(users.c.id == user_id, users.c.disabled.is_(False))).first()
+    return _user(row) if row else None
+
+
+def authenticate(conn: sa.Connection, username: str, password: str) -> tuple[User | None, str | None]:
+    """The user if the password is right, and a new hash to store when the parameters have changed.
+    Reads only: the slow hash check never holds the database's write lock."""
+    row = conn.execute(sa.select(users).where(users.c.username == username, users.c.disabled.is_(False))).first()
+    if row is None:
+        verify_password(_DUMMY_HASH, password)
+        return None, None
+    if not verify_password(row.password_hash, password):
+        return None, None
+    return _user(row), hash_password(password) if needs_rehash(row.password_hash) else None
+
+
+def store_rehash(conn: sa.Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def is_rate_limited(conn: sa.Connection, username: str, address: str, now: float | None = None) -> bool:
+    since = (now or time.time()) - FAILURE_WINDOW_S
+    def failures(subject: str) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(login_failures).where(
+            login_failures.c.subject == subject, login_failures.c.at > since)).scalar_one()
+    return failures(f"user:{username}") >= MAX_FAILURES_PER_USER or failures(f"ip:{address}") >= MAX_FAILURES_PER_ADDRESS
+
+
+def record_failure(conn: sa.Connection, username: str, address: str, now: float | None = None) -> None:
+    at = now or time.time()
+    conn.execute(login_failures.insert(), [
+        {"subject": f"user:{username}"[:128], "at": at}, {"subject": f"ip:{address}"[:128], "at": at}])
+    conn.execute(login_failures.delete().where(login_failures.c.at < at - 24 * 3600))

@@ -1,0 +1,121 @@
+"""The staff dashboard (French pages): fleet overview, machine pages, usage, yearly report, exports.
+
+``init_app(app)`` wires it into the fleet server's app factory: accounts (Flask-Login), CSRF-checked
+forms (Flask-WTF), expiring sessions, the blueprints, French error pages and ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import generate_csrf
+
+from provisioning.fleet.accounts.access import EXTENSION, close_db, engine
+
+SESSION_LIFETIME = dt.timedelta(hours=8)
+DASHBOARD_SETTINGS = {
+    "FLEET_METRICS_TOKEN": "Bearer token that opens /metrics to a Prometheus server (unset: staff login only).",
+    "FLEET_CURRENT_KIOSK_VERSION": "Kiosk version machines should run; others get the 'outdated' flag "
+                                   "(default: this package's version).",
+    "FLEET_CATALOG_PATH": "The national catalog (services.yaml) whose labels name the tiles in usage figures.",
+    "FLEET_MEDIATION_SOURCE": "The 'source' column of the mediation-places export (default: mairie-kiosk).",
+    "FLEET_SESSION_COOKIE_SECURE": "0 sends the staff session cookie over plain HTTP too: only for a local demo "
+                                   "on http://127.0.0.1 (default 1: HTTPS only).",
+}
+ERROR_MESSAGES = {
+    400: "La demande est incomplète ou le formulaire a expiré. Rechargez la page et réessayez.",
+    403: "Votre compte n'a pas accès à cette page.",
+    404: "Cette page n'existe pas, ou votre compte n'y a pas accès.",
+    405: "Cette action n'est pas possible ici.",
+    429: "Trop d'essais. Attendez quelques minutes.",
+    500: "Le serveur a rencontré un problème. Réessayez dans un moment.",
+}
+
+
+def _is_dashboard_request() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    from provisioning.fleet import db as store_db
+    from provisioning.fleet.accounts import store, views as account_views
+    from provisioning.fleet.dashboard import actions, pages, usage_pages
+    from provisioning.fleet.exports import views as export_views
+    from provisioning.fleet import metrics
+
+    app.extensions[EXTENSION] = {"engine": app.extensions.get("fleet_engine") or store_db.get_engine()}
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
+    for key in DASHBOARD_SETTINGS:  # not (yet) fields of fleet.settings.Settings: read from the environment
+        if key in os.environ:
+            app.config.setdefault(key, os.environ[key])
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()))
+    # Session cookies only over HTTPS, except in tests and when explicitly turned off for a local demo
+    # on http://127.0.0.1 (FLEET_SESSION_COOKIE_SECURE=0).
+    secure = str(app.config.get("FLEET_SESSION_COOKIE_SECURE", "1")).strip().lower() not in ("0", "false", "no")
+    app.config["SESSION_COOKIE_SECURE"] = secure and not app.config.get("TESTING")
+
+    login_manager = LoginManager()
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        with engine().connect() as conn:
+            return store.load_user(conn, int(user_id))
+
+    login_manager.init_app(app)
+    app.teardown_appcontext(close_db)
+    for blueprint in (account_views.blueprint, pages.blueprint, actions.blueprint, usage_pages.blueprint,
+                      export_views.blueprint, metrics.blueprint):
+        app.register_blueprint(blueprint)
+
+    @app.after_request
+    def _headers(response):
+        if _is_dashboard_request():
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+                "form-action 'self'; frame-ancestors 'none'")
+            if response.mimetype == "text/html":
+                response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _error_page(error):
+        code = getattr(error, "code", 500) or 500
+        if not _is_dashboard_request():  # the API keeps its one JSON error shape
+            from provisioning.fleet.errors import error_response
+            return error_response(code, error.description or error.name)
+        return render_template("dashboard/error.html", code=code,
+                               message=ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])), code
+
+    for code in (400, 403, 404, 405, 429):
+        app.register_error_handler(code, _error_page)
+    app.jinja_env.filters["when"] = format_time
+    app.jinja_env.filters["interval"] = format_interval
+    app.jinja_env.globals["csrf_token"] = generate_csrf  # for the plain log-out form of every page
+
+
+def format_time(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "jamais"
+    moment = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+    return moment.strftime("%d/%m/%Y %H:%M UTC")
+
+
+def format_interval(seconds: int) -> str:
+    """An expected check-in interval in words: "toutes les 5 minutes", "toutes les 24 heures"."""
+    if seconds < 3600:
+        minutes = max(1, round(seconds / 60))
+        return "toutes les minutes" if minutes == 1 else f"toutes les {minutes} minutes"
+    hours = round(seconds / 3600, 1)
+    hours_text = f"{hours:g}".replace(".", ",")
+    return "toutes les heures" if hours == 1 else f"toutes les {hours_text} heures"

@@ -1,0 +1,49 @@
+"""Tables of figures shared by the pages and their CSV exports, with small-count suppression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SMALL_COUNT_LIMIT = 5
+SMALL_COUNT_TEXT = "< 5"
+
+
+def shown_count(value: int | None) -> str:
+    """A count as it may be shown: under 5 it becomes "< 5" (it could point to a person)."""
+    value = int(value or 0)
+    if value < SMALL_COUNT_LIMIT:
+        return SMALL_COUNT_TEXT
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def csv_count(value: int | None) -> str:
+    value = int(value or 0)
+    return SMALL_COUNT_TEXT if value < SMALL_COUNT_LIMIT else str(value)
+
+
+@dataclass
+class FigureTable:
+    """A table of the dashboard: shown on a page and exported as CSV under ``name``.
+
+    ``count_columns`` are the indexes of columns holding counts about residents' use, suppressed below 5.
+    """
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list] = field(default_factory=list)
+    count_columns: frozenset[int] = frozenset()
+
+    def cells(self, for_csv: bool = False) -> list[list[str]]:
+        out = []
+        for row in self.rows:
+            cells = []
+            for index, value in enumerate(row):
+                if index in self.count_columns:
+                    cells.append(csv_count(value) if for_csv else shown_count(value))
+                elif value is None:
+                    cells.append("" if for_csv else "—")
+                else:
+                    cells.append(str(value))
+            out.append(cells)
+        return out

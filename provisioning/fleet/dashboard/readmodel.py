@@ -1,0 +1,115 @@
+"""Keep the dashboard's read model up to date, inside the ingest transaction.
+
+:func:`apply_ingested` is called by :func:`provisioning.fleet.ingest.ingest` with what that check-in has
+*newly* stored (a replayed record never reaches it), so the figures stay exact:
+
+* the newest health sample becomes the machine's snapshot (what the overview's health flags read);
+* usage counters are added to the machine's commune's daily counters, and to the fleet's;
+* crash recoveries over the last 7 days are recounted from the store's per-device counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from provisioning.fleet.dashboard.tables import commune_moves, usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.schema import devices
+
+CRASH_WINDOW_DAYS = 7
+
+
+def utc_day(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).date().isoformat()
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table):
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+# Hand-written SQL on the driver's cursor, like the ingest's own hot path (the same text on SQLite and
+# PostgreSQL): this runs inside every check-in's write transaction.
+DEVICE = "SELECT asset_tag, commune_insee FROM devices WHERE id = :device_id"
+ADD_FLEET_USAGE = """
+INSERT INTO dash_usage_fleet_daily (metric, day, key, count) VALUES (:metric, :day, :key, :count)
+ON CONFLICT (metric, day, key) DO UPDATE SET count = dash_usage_fleet_daily.count + excluded.count
+"""
+ADD_COMMUNE_USAGE = """
+INSERT INTO dash_usage_commune_daily (metric, day, commune_insee, key, count)
+VALUES (:metric, :day, :commune_insee, :key, :count)
+ON CONFLICT (metric, day, commune_insee, key) DO UPDATE SET count = dash_usage_commune_daily.count + excluded.count
+"""
+# An older sample arriving late never replaces a newer snapshot.
+SNAPSHOT = """
+INSERT INTO dash_machine_assets (asset_tag, lifecycle_state, crashes_7d, health_at, disk_used_percent,
+                                 memory_used_percent, temperature_max_c, uptime_s)
+VALUES (:asset_tag, 'deployed', 0, :health_at, :disk_used_percent, :memory_used_percent, :temperature_max_c,
+        :uptime_s)
+ON CONFLICT (asset_tag) DO UPDATE SET health_at = excluded.health_at,
+    disk_used_percent = excluded.disk_used_percent, memory_used_percent = excluded.memory_used_percent,
+    temperature_max_c = excluded.temperature_max_c, uptime_s = excluded.uptime_s
+WHERE dash_machine_assets.health_at IS NULL OR dash_machine_assets.health_at <= excluded.health_at
+"""
+ENSURE_ASSET = """
+INSERT INTO dash_machine_assets (asset_tag, lifecycle_state, crashes_7d) VALUES (:asset_tag, 'deployed', 0)
+ON CONFLICT (asset_tag) DO NOTHING
+"""
+RECOUNT_CRASHES = """
+UPDATE dash_machine_assets SET crashes_7d = (
+    SELECT COALESCE(SUM(count), 0) FROM usage_daily
+    WHERE device_id = :device_id AND metric = 'crash_recovered' AND day > :since)
+WHERE asset_tag = :asset_tag
+"""
+
+
+def apply_ingested(conn: sa.Connection, device_id: int, new_health: list[dict],
+                   counters: Mapping[tuple[str, str, str], int], now: float) -> None:
+    if not new_health and not counters:
+        return
+    from provisioning.fleet.hot_sql import for_dialect
+    dialect = conn.dialect.name
+
+    def sql(text: str) -> str:
+        return for_dialect(text, dialect)
+
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql(DEVICE), {"device_id": device_id})
+        asset_tag, commune_insee = cursor.fetchone()
+        if counters:
+            rows = [{"metric": metric, "day": day, "key": key, "count": count}
+                    for (day, metric, key), count in sorted(counters.items())]
+            cursor.executemany(sql(ADD_FLEET_USAGE), rows)
+            cursor.executemany(sql(ADD_COMMUNE_USAGE), [dict(row, commune_insee=commune_insee) for row in rows])
+        latest = max(new_health, key=lambda row: row["at"], default=None)
+        if latest is not None:
+            cursor.execute(sql(SNAPSHOT), {"asset_tag": asset_tag, "health_at": latest["at"],
+                                           **{name: latest.get(name) for name in HEALTH_FIELDS}})
+        if any(metric == "crash_recovered" for _, metric, _ in counters):
+            cursor.execute(sql(ENSURE_ASSET), {"asset_tag": asset_tag})
+            cursor.execute(sql(RECOUNT_CRASHES), {"asset_tag": asset_tag, "device_id": device_id,
+                                                  "since": utc_day(now - CRASH_WINDOW_DAYS * 86400)})
+    finally:
+        cursor.close()
+
+
+HEALTH_FIELDS = ("disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")
+
+
+def move_machine(conn: sa.Connection, asset_tag: str, to_insee: str, at: float, by_user: str) -> None:
+    """Attach a machine to another commune (its past usage stays with the commune where it happened)."""
+    current = conn.execute(sa.select(devices.c.commune_insee).where(devices.c.asset_tag == asset_tag)).scalar_one()
+    if current == to_insee:
+        return
+    conn.execute(devices.update().where(devices.c.asset_tag == asset_tag).values(commune_insee=to_insee))
+    conn.execute(commune_moves.insert().values(
+        asset_tag=asset_tag, from_insee=current, to_insee=to_insee, at=at, by_user=by_user))
+
+
+def prune_usage(conn: sa.Connection, oldest_day: str) -> dict[str, int]:
+    """Apply the usage retention (CNIL: at most 25 months) to the dashboard's counters too."""
+    return {table.name: conn.execute(table.delete().where(table.c.day < oldest_day)).rowcount
+            for table in (usage_commune_daily, usage_fleet_daily)}

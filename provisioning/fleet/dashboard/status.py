@@ -1,0 +1,67 @@
+"""Machine status and health flags, as SQL expressions (so the overview filters, pages and counts in SQL).
+
+Status is relative to the commune's connection profile (its expected check-in interval ``I``):
+online when the last check-in is at most 2·I old, late up to 6·I (at least 2 h), offline up to 30 days,
+missing beyond that or when it never checked in. A zone blanche that checks in once a day is therefore
+"late" after two days, not "missing".
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from provisioning.fleet.dashboard.tables import machine_assets as assets
+from provisioning.fleet.schema import communes, devices
+
+STATUSES = ("online", "late", "offline", "missing")
+STATUS_LABELS = {"online": "En ligne", "late": "En retard", "offline": "Hors ligne", "missing": "Disparue"}
+MISSING_AFTER_S = 30 * 86400
+LATE_FLOOR_S = 2 * 3600
+
+FLAGS = ("disk", "memory", "temperature", "crashes", "outdated")
+FLAG_LABELS = {
+    "disk": "Disque plein (≥ 90 %)", "memory": "Mémoire saturée", "temperature": "Température élevée",
+    "crashes": "Plantages répétés", "outdated": "Version du kiosque ancienne",
+}
+DISK_FULL_PERCENT = 90
+MEMORY_PRESSURE_PERCENT = 90
+HOT_CELSIUS = 80
+REPEATED_CRASHES_7D = 3
+
+
+def status_expression(now: float):
+    last, interval = devices.c.last_seen_at, communes.c.expected_interval_s
+    age = sa.literal(now) - last
+    late_limit = sa.case((interval * 6 > LATE_FLOOR_S, interval * 6), else_=LATE_FLOOR_S)
+    return sa.case(
+        (last.is_(None), "missing"),
+        (age <= interval * 2, "online"),
+        (age <= late_limit, "late"),
+        (age <= MISSING_AFTER_S, "offline"),
+        else_="missing")
+
+
+def flag_conditions(current_version: str) -> dict[str, sa.ColumnElement[bool]]:
+    return {
+        "disk": assets.c.disk_used_percent >= DISK_FULL_PERCENT,
+        "memory": assets.c.memory_used_percent >= MEMORY_PRESSURE_PERCENT,
+        "temperature": assets.c.temperature_max_c >= HOT_CELSIUS,
+        "crashes": assets.c.crashes_7d >= REPEATED_CRASHES_7D,
+        "outdated": sa.and_(devices.c.kiosk_version.is_not(None), devices.c.kiosk_version != current_version),
+    }
+
+
+def flags_of(row, current_version: str) -> list[str]:
+    """The same flags, computed in Python for one row already fetched."""
+    found = []
+    if (row.disk_used_percent or 0) >= DISK_FULL_PERCENT:
+        found.append("disk")
+    if (row.memory_used_percent or 0) >= MEMORY_PRESSURE_PERCENT:
+        found.append("memory")
+    if (row.temperature_max_c or -100) >= HOT_CELSIUS:
+        found.append("temperature")
+    if (row.crashes_7d or 0) >= REPEATED_CRASHES_7D:
+        found.append("crashes")
+    if row.kiosk_version is not None and row.kiosk_version != current_version:
+        found.append("outdated")
+    return found

@@ -1,0 +1,103 @@
+"""Tables owned by the staff dashboard (prefix ``dash_``), beside the store's (provisioning.fleet.schema):
+accounts, the machines' life cycle and latest health, the communes' places, and per-commune usage.
+
+The latest health and the per-commune usage are fed in the ingest transaction by
+:mod:`provisioning.fleet.dashboard.readmodel`; they keep every page a handful of indexed queries on a
+fleet of 10,000 machines (no scan of raw samples, no per-device usage scan).
+Times are POSIX seconds (UTC) in floats; days are ISO ``YYYY-MM-DD`` strings (they sort and compare).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+LIFECYCLE_STATES = ("donated", "refurbished", "deployed", "returned", "recycled")
+ROLES = ("admin", "staff", "commune")
+
+users = sa.Table(
+    "dash_users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("commune_insee", sa.String(5)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.CheckConstraint("role IN ('admin', 'staff', 'commune')", name="ck_dash_users_role"),
+    sa.CheckConstraint("role <> 'commune' OR commune_insee IS NOT NULL", name="ck_dash_users_commune"),
+)
+
+login_failures = sa.Table(
+    "dash_login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subject", sa.String(128), nullable=False),  # "user:<name>" or "ip:<address>"
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_dash_login_failures_subject_at", "subject", "at"),
+)
+
+commune_places = sa.Table(
+    "dash_commune_places", metadata,
+    sa.Column("insee", sa.String(5), primary_key=True),  # communes.insee (the store's communes)
+    sa.Column("postal_code", sa.String(5)),
+    sa.Column("address", sa.String(200)),
+    sa.Column("siret", sa.String(14)),
+    sa.Column("opening_hours", sa.String(300)),  # OpenStreetMap opening_hours syntax
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# The asset side of a machine (devices.asset_tag) and its latest health, kept by the read model.
+machine_assets = sa.Table(
+    "dash_machine_assets", metadata,
+    sa.Column("asset_tag", sa.String(32), primary_key=True),
+    sa.Column("lifecycle_state", sa.String(16), nullable=False, default="deployed"),
+    sa.Column("donor", sa.String(120)),
+    sa.Column("intake_date", sa.String(10)),
+    sa.Column("erasure_certificate", sa.String(80)),
+    sa.Column("health_at", sa.Float),
+    sa.Column("disk_used_percent", sa.Float),
+    sa.Column("memory_used_percent", sa.Float),
+    sa.Column("temperature_max_c", sa.Float),
+    sa.Column("uptime_s", sa.Float),
+    sa.Column("crashes_7d", sa.Integer, nullable=False, default=0),
+    sa.CheckConstraint(
+        "lifecycle_state IN ('donated', 'refurbished', 'deployed', 'returned', 'recycled')",
+        name="ck_dash_machine_assets_lifecycle"),
+)
+
+commune_moves = sa.Table(
+    "dash_commune_moves", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("asset_tag", sa.String(32), nullable=False),
+    sa.Column("from_insee", sa.String(5)),
+    sa.Column("to_insee", sa.String(5), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=False),
+    sa.Index("ix_dash_commune_moves_asset", "asset_tag", "at"),
+)
+
+# Usage counters summed per commune and day (the store keeps them per device), and for the whole fleet:
+# the usage page and the yearly report read these two tables only. The primary key leads with
+# (metric, day) so a period's figures are one contiguous range (SQLite: a clustered WITHOUT ROWID table;
+# PostgreSQL: an index that includes the counts, for index-only scans).
+usage_commune_daily = sa.Table(
+    "dash_usage_commune_daily", metadata,
+    sa.Column("metric", sa.String(32), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("commune_insee", sa.String(5), primary_key=True),
+    sa.Column("key", sa.String(253), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Index("ix_dash_usage_commune_daily_commune", "commune_insee", "metric", "day"),
+    sa.Index("ix_dash_usage_commune_daily_range", "metric", "day", postgresql_include=["commune_insee", "key", "count"]),
+    sqlite_with_rowid=False,
+)
+
+usage_fleet_daily = sa.Table(
+    "dash_usage_fleet_daily", metadata,
+    sa.Column("metric", sa.String(32), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("key", sa.String(253), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,96 @@
+"""Hand-written SQL for the check-in hot path, run on the driver's cursor (the same text on SQLite and
+PostgreSQL). The tables are the ones declared in :mod:`provisioning.fleet.schema`; a test runs the
+ingest on both databases. SQLAlchemy Core builds everything else; here its per-statement overhead
+would be most of the cost of a check-in.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from kiosk.protocol import HEALTH_FIELDS
+
+_NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+@lru_cache(maxsize=None)
+def for_dialect(sql: str, dialect: str) -> str:
+    """``:name`` parameters (sqlite3's named style) become ``%(name)s`` for psycopg."""
+    return sql if dialect == "sqlite" else _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+AUTH = """
+SELECT t.id, t.device_id, t.revoked_at, t.pending, d.rotate_requested_at, d.last_seq
+FROM device_tokens t JOIN devices d ON d.id = t.device_id
+WHERE t.token_sha256 = :digest
+"""
+
+# First statement of the transaction: on PostgreSQL it also locks the device's row, so two check-ins
+# of one machine never interleave (SQLite's BEGIN IMMEDIATE already serialises writers).
+TOUCH_DEVICE = """
+UPDATE devices SET last_seen_at = :now,
+    last_seq = CASE WHEN last_seq < :top THEN :top ELSE last_seq END
+WHERE id = :device_id
+"""
+
+ALREADY_STORED = """
+SELECT seq FROM health_samples WHERE device_id = :device_id AND seq BETWEEN :low AND :high
+UNION ALL
+SELECT seq FROM usage_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
+UNION ALL
+SELECT seq FROM inventory_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
+"""
+
+_HEALTH_COLUMNS = ("device_id", "seq", "at", "received_at") + HEALTH_FIELDS
+INSERT_HEALTH = (
+    f"INSERT INTO health_samples ({', '.join(_HEALTH_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in _HEALTH_COLUMNS)}) "
+    "ON CONFLICT (device_id, seq) DO NOTHING"
+)
+
+
+def _greater(column: str, table: str) -> str:
+    """The larger of the stored and incoming value, ignoring NULLs (portable: no GREATEST/max())."""
+    return (f"CASE WHEN {table}.{column} IS NULL THEN excluded.{column} "
+            f"WHEN excluded.{column} IS NULL THEN {table}.{column} "
+            f"WHEN excluded.{column} > {table}.{column} THEN excluded.{column} ELSE {table}.{column} END")
+
+
+_ROLLUP_COLUMNS = ("device_id", "period_start", "samples", "cpu_sum", "cpu_n", "cpu_max", "memory_sum",
+                   "memory_n", "memory_max", "load_max", "disk_used_max", "temperature_max", "kiosk_restarts")
+
+
+def _rollup_upsert(table: str) -> str:
+    added = ", ".join(f"{name} = {table}.{name} + excluded.{name}"
+                      for name in ("samples", "cpu_sum", "cpu_n", "memory_sum", "memory_n", "kiosk_restarts"))
+    maxima = ", ".join(f"{name} = {_greater(name, table)}"
+                       for name in ("cpu_max", "memory_max", "load_max", "disk_used_max", "temperature_max"))
+    return (f"INSERT INTO {table} ({', '.join(_ROLLUP_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + name for name in _ROLLUP_COLUMNS)}) "
+            f"ON CONFLICT (device_id, period_start) DO UPDATE SET {added}, {maxima}")
+
+
+UPSERT_HOURLY = _rollup_upsert("health_hourly")
+UPSERT_DAILY = _rollup_upsert("health_daily")
+
+INSERT_USAGE_REPORT = """
+INSERT INTO usage_reports (device_id, seq, at, day, received_at)
+VALUES (:device_id, :seq, :at, :day, :received_at)
+ON CONFLICT (device_id, seq) DO NOTHING
+"""
+
+UPSERT_USAGE_COUNTER = """
+INSERT INTO usage_daily (device_id, day, metric, key, count) VALUES (:device_id, :day, :metric, :key, :count)
+ON CONFLICT (device_id, day, metric, key) DO UPDATE SET count = usage_daily.count + excluded.count
+"""
+
+_INVENTORY_COLUMNS = ("device_id", "seq", "at", "received_at", "vendor", "model", "serial", "uuid", "cpu_model",
+                      "cpu_count", "memory_bytes", "disks_json", "macs_json", "os", "kernel", "kiosk_version")
+INSERT_INVENTORY = (
+    f"INSERT INTO inventory_reports ({', '.join(_INVENTORY_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in _INVENTORY_COLUMNS)}) "
+    "ON CONFLICT (device_id, seq) DO NOTHING"
+)
+
+SET_KIOSK_VERSION = "UPDATE devices SET kiosk_version = :kiosk_version WHERE id = :device_id"

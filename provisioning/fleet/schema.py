@@ -1,0 +1,157 @@
+"""The fleet store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+Identity: a device is its association asset tag (``devices.asset_tag``); serials and UUIDs are
+recorded in the inventory only and never used to find or merge machines. Every record a kiosk sends
+is stored at most once, keyed by (device_id, seq). Raw health samples are kept for a limited time;
+hourly and daily roll-ups are updated in the same transaction as the raw insert.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+)
+
+metadata = MetaData()
+
+# A connection profile: how often the commune's kiosks are expected to reach the server
+# (a zone blanche reaching the network once a day is "late" after a day, not "lost").
+communes = Table(
+    "communes", metadata,
+    Column("insee", String(5), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("expected_interval_s", Integer, nullable=False, server_default="3600"),
+    Column("created_at", Float, nullable=False),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("asset_tag", String(32), nullable=False, unique=True),
+    Column("commune_insee", String(5), ForeignKey("communes.insee"), nullable=False, index=True),
+    Column("enrolled_at", Float, nullable=False),
+    Column("last_seen_at", Float),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    Column("kiosk_version", String(200)),
+    Column("rotate_requested_at", Float),
+)
+
+device_tokens = Table(
+    "device_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False, index=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+    # A rotated token handed out in a check-in answer: it replaces the others when first used.
+    Column("pending", Boolean, nullable=False, server_default="0"),
+)
+
+enrolment_codes = Table(
+    "enrolment_codes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_sha256", String(64), nullable=False, unique=True),
+    Column("commune_insee", String(5), ForeignKey("communes.insee"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_at", Float),
+    Column("used_by_device_id", Integer, ForeignKey("devices.id")),
+)
+
+inventory_reports = Table(
+    "inventory_reports", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("vendor", String(200)),
+    Column("model", String(200)),
+    Column("serial", String(200)),
+    Column("uuid", String(200)),
+    Column("cpu_model", String(200)),
+    Column("cpu_count", Integer),
+    Column("memory_bytes", BigInteger),
+    Column("disks_json", Text, nullable=False, server_default="[]"),
+    Column("macs_json", Text, nullable=False, server_default="[]"),
+    Column("os", String(200)),
+    Column("kernel", String(200)),
+    Column("kiosk_version", String(200)),
+)
+
+health_samples = Table(
+    "health_samples", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("cpu_percent", Float),
+    Column("load1", Float),
+    Column("memory_used_percent", Float),
+    Column("memory_available_bytes", BigInteger),
+    Column("disk_used_percent", Float),
+    Column("disk_free_bytes", BigInteger),
+    Column("uptime_s", Float),
+    Column("boot_time", Float),
+    Column("temperature_max_c", Float),
+    Column("battery_percent", Float),
+    Column("battery_plugged", Boolean),
+    Column("kiosk_restarts", Integer),
+    Column("last_session_at", Float),
+    Index("ix_health_samples_at", "at"),
+)
+
+
+def _rollup_columns() -> list[Column]:
+    """Sums and counts (for averages) and maxima over the samples of one period."""
+    return [
+        Column("samples", Integer, nullable=False),
+        Column("cpu_sum", Float, nullable=False, server_default="0"),
+        Column("cpu_n", Integer, nullable=False, server_default="0"),
+        Column("cpu_max", Float),
+        Column("memory_sum", Float, nullable=False, server_default="0"),
+        Column("memory_n", Integer, nullable=False, server_default="0"),
+        Column("memory_max", Float),
+        Column("load_max", Float),
+        Column("disk_used_max", Float),
+        Column("temperature_max", Float),
+        Column("kiosk_restarts", Integer, nullable=False, server_default="0"),
+    ]
+
+
+# period_start: POSIX seconds (UTC) of the start of the hour or day.
+health_hourly = Table(
+    "health_hourly", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("period_start", BigInteger, primary_key=True),
+    *_rollup_columns(),
+    Index("ix_health_hourly_period", "period_start"),
+)
+
+health_daily = Table(
+    "health_daily", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("period_start", BigInteger, primary_key=True),
+    *_rollup_columns(),
+    Index("ix_health_daily_period", "period_start"),
+)
+
+# The ledger of usage records already counted: a replayed record is recognised and not counted again.
+usage_reports = Table(
+    "usage_reports", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("received_at", Float, nullable=False),
+)
+
+# Anonymous daily counters per device, metric and key (tile id, bare host, length bucket or "").
+usage_daily = Table(
+    "usage_daily", metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("key", String(253), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Index("ix_usage_daily_day", "day"),
+)

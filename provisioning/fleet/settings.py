@@ -1,0 +1,96 @@
+"""The fleet server's settings, declared once with their default and a help text.
+
+Read from the environment (``FLEET_DATABASE_URL`` ...) by :meth:`Settings.from_env`, or passed as a
+mapping to ``create_app(settings={...})``. A test checks every setting is documented in docs/telemetry.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "xxx"}
+
+
+def setting(default: Any, help: str):
+    from dataclasses import field
+    return field(default=default, metadata={"help": help})
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = setting(
+        "sqlite:////var/lib/kiosk-fleet/fleet.db",
+        "SQLAlchemy URL of the store: sqlite:////path/fleet.db (embedded, WAL) or "
+        "postgresql+psycopg://user@host/db for large fleets.")
+    secret_key: str = setting(
+        "", "Secret used to sign staff sessions. Required outside tests; placeholders are refused.")
+    testing: bool = setting(False, "Test mode: allows an empty secret_key. Never set it in production.")
+    checkin_interval_s: int = setting(
+        300, "Check-in interval the server tells every kiosk, in seconds (60 to 86400).")
+    config_version: str = setting(
+        "1", "Version of the kiosk configuration currently published, returned with every check-in.")
+    raw_health_retention_days: int = setting(30, "Days raw health samples are kept (roll-ups stay).")
+    hourly_rollup_retention_days: int = setting(
+        400, "Days hourly health roll-ups are kept; 0 keeps them forever.")
+    daily_rollup_retention_days: int = setting(0, "Days daily health roll-ups are kept; 0 keeps them forever.")
+    usage_retention_days: int = setting(
+        760, "Days daily usage counters are kept (CNIL: audience figures at most 25 months); 0 forever.")
+    max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted on the wire, in bytes.")
+    enrolment_code_ttl_days: int = setting(
+        60, "Days an enrolment code stays valid (a machine may reach the network weeks after install).")
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.checkin_interval_s <= 86400:
+            raise SettingsError("checkin_interval_s must be between 60 and 86400 seconds")
+        for name in ("raw_health_retention_days", "hourly_rollup_retention_days",
+                     "daily_rollup_retention_days", "usage_retention_days"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be 0 or more")
+        if self.raw_health_retention_days == 0:
+            raise SettingsError("raw_health_retention_days must be at least 1")
+
+    def check_secret(self) -> None:
+        """Refuse to serve with an empty or placeholder secret outside tests."""
+        if not self.testing and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError(
+                "secret_key is empty or a placeholder: set FLEET_SECRET_KEY to a long random value "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
+    @classmethod
+    def help_texts(cls) -> dict[str, str]:
+        return {f.name: f.metadata["help"] for f in fields(cls)}
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Settings":
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        converted = {}
+        for name, value in values.items():
+            kind = known[name].type
+            if isinstance(value, str) and kind in ("int", int):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise SettingsError(f"{name} must be an integer, not {value!r}") from None
+            elif isinstance(value, str) and kind in ("bool", bool):
+                value = value.strip().lower() in ("1", "true", "yes", "on")
+            converted[name] = value
+        return cls(**converted)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            key = "FLEET_" + f.name.upper()
+            if key in environ:
+                values[f.name] = environ[key]
+        return cls.from_mapping(values)

@@ -1,0 +1,75 @@
+"""``provision check``: gather a machine's facts over SSH and grade it against the minimum."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import ansible_runner
+
+from provisioning.provision.runner import use_ansible_beside_python
+
+MIN_RAM_MB = 1800          # a "2 GB" PC reports a little less than 2048 MB
+MIN_DISK_BYTES = 15 * 10**9  # a "16 GB" disk holds a little less than 16e9 bytes once formatted
+
+
+@dataclass(frozen=True)
+class Verdict:
+    suitable: bool
+    summary: list[str]
+    missing: list[str]
+
+
+def grade(facts: dict) -> Verdict:
+    """Compare Ansible facts with the minimum: x86-64, 2 GB of RAM, a 16 GB disk, Debian 12."""
+    missing: list[str] = []
+    summary: list[str] = []
+    arch = facts.get("architecture", "?")
+    summary.append(f"Processeur : {arch}")
+    if arch != "x86_64":
+        missing.append(f"processeur {arch} : il faut un PC 64 bits (x86-64).")
+    ram = int(facts.get("memtotal_mb") or 0)
+    summary.append(f"Mémoire : {ram / 1024:.1f} Go")
+    if ram < MIN_RAM_MB:
+        missing.append(f"mémoire de {ram / 1024:.1f} Go : il faut 2 Go au moins. Ajoutez une barrette.")
+    root = next((m for m in facts.get("mounts", []) if m.get("mount") == "/"), None)
+    disk = int(root.get("size_total", 0)) if root else 0
+    summary.append(f"Disque (système) : {disk / 10**9:.0f} Go")
+    if disk < MIN_DISK_BYTES:
+        missing.append(f"disque de {disk / 10**9:.0f} Go : il faut 16 Go au moins.")
+    distribution = f"{facts.get('distribution', '?')} {facts.get('distribution_version', '?')}"
+    summary.append(f"Système : {distribution}")
+    if facts.get("distribution") != "Debian" or str(facts.get("distribution_major_version")) != "12":
+        missing.append(f"système {distribution} : installez Debian 12 (voir le guide, étape 2).")
+    return Verdict(suitable=not missing, summary=summary, missing=missing)
+
+
+class UnreachableError(Exception):
+    """The machine could not be reached or did not answer; the message says why, in French."""
+
+
+def gather_facts(host: str, user: str, port: int, connection: str) -> dict:
+    """Collect the facts of ``host`` with Ansible's setup module (nothing is changed on it)."""
+    with tempfile.TemporaryDirectory(prefix="provision-check-") as scratch:
+        if connection == "chroot":
+            inventory = f"{host} ansible_connection=community.general.chroot ansible_python_interpreter=/usr/bin/python3"
+        else:
+            inventory = (f"{host} ansible_user={user} ansible_port={port} "
+                         "ansible_python_interpreter=/usr/bin/python3")
+        Path(scratch, "inventory").mkdir()
+        Path(scratch, "inventory", "hosts").write_text(inventory + "\n", encoding="utf-8")
+        use_ansible_beside_python()
+        runner = ansible_runner.run(
+            private_data_dir=scratch, host_pattern=host, module="ansible.builtin.setup",
+            module_args="gather_subset=!all,!min,hardware,distribution,platform", quiet=True,
+            envvars={"ANSIBLE_NOCOLOR": "1"}, suppress_env_files=True)
+        for event in runner.events:
+            data = event.get("event_data", {})
+            if event.get("event") == "runner_on_ok":
+                return data.get("res", {}).get("ansible_facts", {})
+            if event.get("event") in ("runner_on_unreachable", "runner_on_failed"):
+                message = str(data.get("res", {}).get("msg", "")).strip()
+                raise UnreachableError(f"le poste {host} ne répond pas ({message}). Vérifiez qu'il est allumé, "
+                                       "son adresse, et que votre clé SSH y est installée (guide, étape 3).")
+    raise UnreachableError(f"le poste {host} n'a rien répondu. Vérifiez son adresse et la connexion SSH.")

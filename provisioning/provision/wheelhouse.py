@@ -1,0 +1,67 @@
+"""Build the project's wheel and every dependency it needs on the kiosk, into one wheelhouse.
+
+The kiosk then installs with ``pip --no-index`` from that folder: it needs no access to PyPI (a
+town hall's connection may be a slow 4G box), and every kiosk installed from the same run gets
+exactly the same files. The project's wheel is built reproducibly (fixed SOURCE_DATE_EPOCH) from
+a clean copy of the source tree, so that re-running ``provision`` without changes copies nothing
+new and changes nothing on the kiosks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_NAME = "mairie_kiosk"
+KIOSK_EXTRAS = ("window", "agent")
+# Only what building the wheel reads: the packages and the packaging files.
+SOURCE_ITEMS = ("kiosk", "provisioning", "setup.cfg", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
+REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip file can hold
+
+
+class WheelhouseError(Exception):
+    """The wheelhouse could not be built; the message says why in French, the log has the details."""
+
+
+@dataclass(frozen=True)
+class Wheelhouse:
+    directory: Path
+    version: str
+    project_wheel: Path
+
+
+def build_wheelhouse(project_root: Path, destination: Path, log_file: Path) -> Wheelhouse:
+    """Build into ``destination`` (emptied first); pip's output goes to ``log_file``."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="provision-source-") as scratch:
+        source = Path(scratch) / "source"
+        source.mkdir()
+        for item in SOURCE_ITEMS:
+            origin = project_root / item
+            if origin.is_dir():
+                shutil.copytree(origin, source / item, ignore=IGNORED)
+            elif origin.is_file():
+                shutil.copy2(origin, source / item)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=REPRODUCIBLE_EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(destination),
+                   f"{source}[{','.join(KIOSK_EXTRAS)}]"]
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write("$ " + " ".join(command) + "\n")
+            log.flush()
+            result = subprocess.run(command, cwd=scratch, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise WheelhouseError(f"la construction du paquet du kiosque a échoué (pip, code {result.returncode}). "
+                              f"Détails dans {log_file}. Vérifiez l'accès à PyPI.")
+    wheels = sorted(destination.glob(f"{PROJECT_NAME}-*.whl"))
+    if len(wheels) != 1:
+        raise WheelhouseError(f"le paquet du kiosque est introuvable dans {destination}. Détails dans {log_file}.")
+    version = wheels[0].name.split("-")[1]
+    return Wheelhouse(directory=destination, version=version, project_wheel=wheels[0])

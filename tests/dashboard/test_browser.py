@@ -1,0 +1,99 @@
+"""The dashboard in Debian's Chromium (Playwright): log in, overview, filter, machine page, usage page,
+CSV download; and an axe-core audit of every page with no serious or critical violation."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from conftest import LUCHON
+
+pytestmark = pytest.mark.browser
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.fixture
+def dashboard_url(fresh_sqlite, serve_wsgi) -> str:
+    return serve_wsgi(fresh_sqlite.app).rstrip("/")
+
+
+def log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(base + "/tableau/")
+    assert page.url.startswith(base + "/connexion")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
+
+
+def blocking_violations(axe: Axe, page) -> list[str]:
+    results = axe.run(page, options={"resultTypes": ["violations"]})
+    return [f"{item['id']} ({item['impact']}): {[node['target'] for node in item['nodes']][:3]}"
+            for item in results.response["violations"] if item["impact"] in BLOCKING]
+
+
+def test_staff_journey_login_overview_filter_machine_usage_and_csv(page, dashboard_url, fresh_sqlite, tmp_path):
+    log_in(page, dashboard_url, "staff", fresh_sqlite.passwords["staff"])
+    assert page.get_by_role("heading", level=1).inner_text() == "Le parc"
+    assert page.locator("table.machines tbody tr").count() == 3
+
+    page.get_by_label("État").select_option("late")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filtrer").click()
+    assert "statut=late" in page.url
+    assert page.locator("table.machines tbody tr").count() == 1
+    assert page.locator("table.machines").inner_text().count("LUCH-002") == 1
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="LUCH-002").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Machine LUCH-002"
+    assert page.get_by_role("img", name="Disque utilisé, maximum du jour (%)").count() == 1
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Utilisation").click()
+    assert page.get_by_role("heading", name="Sessions par commune").count() == 1
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Télécharger « Sessions par commune » (CSV)").click()
+    target = tmp_path / "sessions.csv"
+    download_info.value.save_as(target)
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "Code INSEE;Commune;Sessions;Pages imprimées"
+    assert f"{LUCHON};Bagnères-de-Luchon;15;6" in text
+
+
+def test_a_commune_account_sees_its_own_machines_only_in_the_browser(page, dashboard_url, fresh_sqlite):
+    log_in(page, dashboard_url, "commune", fresh_sqlite.passwords["commune"])
+    assert page.locator("table.machines tbody tr").count() == 2
+    assert "LOUR" not in page.content()
+    response = page.goto(dashboard_url + "/tableau/machines/LOUR-001")
+    assert response.status == 404
+    assert "LOUR-001" not in page.content()
+
+
+@pytest.mark.parametrize("text", ["100%", "200%"])
+def test_no_serious_accessibility_violation_on_any_page(page, dashboard_url, fresh_sqlite, axe, text):
+    page.goto(dashboard_url + "/connexion")
+    found = {}
+    if violations := blocking_violations(axe, page):
+        found["/connexion"] = violations
+    log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
+    for path in ("/tableau/", "/tableau/?statut=late", "/tableau/machines/LUCH-001", "/tableau/usage",
+                 "/tableau/usage?par=month", "/tableau/rapport", "/tableau/communes", f"/tableau/communes/{LUCHON}",
+                 "/tableau/nulle-part"):
+        page.goto(dashboard_url + path)
+        page.evaluate(f"document.documentElement.style.fontSize = '{text}'")
+        if violations := blocking_violations(axe, page):
+            found[path] = violations
+    assert found == {}
+
+
+def test_the_dashboard_works_at_320_pixels(page, dashboard_url, fresh_sqlite):
+    page.set_viewport_size({"width": 320, "height": 640})
+    log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 330

@@ -1,0 +1,180 @@
+"""Fixtures for the provisioning tests: a real Debian 12 root filesystem, provisioned by the real
+`provision run` command through the chroot connection, then booted with systemd-nspawn.
+
+The expensive parts are session-scoped (one base build, cached across runs; one provisioned system,
+two runs; one boot) and always cleaned up: overlay mounts and the booted machine are torn down in
+finalizers even when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+import debian_rootfs as rootfs
+
+REPO = rootfs.REPO
+PROVISION = Path(sys.executable).parent / "provision"
+EXAMPLE_INVENTORY = REPO / "config" / "inventory.example.yml"
+# The test's X server: a virtual one, on no terminal.
+TEST_EXTRA_VARS = {
+    "kiosk__x_server": "/usr/bin/Xvfb :0 -screen 0 1280x1024x24 -nolisten tcp",
+    "kiosk__session_tty": "",
+    "kiosk__extra_packages": ["xvfb"],
+    "kiosk__restart_delay_s": 1,
+}
+
+
+def system_tests_possible() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (debootstrap, overlay mounts, chroot, systemd-nspawn)"
+    for tool in ("debootstrap", "systemd-nspawn", "nsenter", "mount"):
+        if shutil.which(tool) is None:
+            return f"needs {tool} on the host"
+    return None
+
+
+@pytest.fixture(scope="session")
+def system_or_skip() -> None:
+    reason = system_tests_possible()
+    if reason:
+        pytest.skip(reason)
+
+
+@dataclass
+class Overlay:
+    root: Path
+    upper: Path
+
+
+class Overlays:
+    def __init__(self, base: Path, workspace: Path) -> None:
+        self.base = base
+        self.workspace = workspace
+        self.mounted: list[Path] = []
+
+    def create(self, name: str) -> Overlay:
+        directory = self.workspace / name
+        upper, work, root = directory / "upper", directory / "work", directory / "root"
+        for path in (upper, work, root):
+            path.mkdir(parents=True)
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={self.base},upperdir={upper},workdir={work}", str(root)], check=True)
+        self.mounted.append(root)
+        return Overlay(root=root, upper=upper)
+
+    def mount_proc(self, overlay: Overlay) -> Path:
+        point = overlay.root / "proc"
+        subprocess.run(["mount", "-t", "proc", "proc", str(point)], check=True)
+        self.mounted.append(point)
+        return point
+
+    def unmount(self, point: Path) -> None:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+        if point in self.mounted:
+            self.mounted.remove(point)
+
+    def cleanup(self) -> None:
+        for point in reversed(list(self.mounted)):
+            self.unmount(point)
+
+
+@pytest.fixture(scope="session")
+def overlays(system_or_skip, tmp_path_factory):
+    started = time.monotonic()
+    base = rootfs.base_rootfs()
+    print(f"\nbase root filesystem {base} ready in {time.monotonic() - started:.0f} s")
+    manager = Overlays(base, tmp_path_factory.mktemp("overlays"))
+    yield manager
+    manager.cleanup()
+
+
+@dataclass
+class ProvisionResult:
+    returncode: int
+    output: str
+    run_dir: Path | None
+
+    @property
+    def log(self) -> str:
+        return (self.run_dir / "artifacts" / "ansible" / "stdout").read_text(encoding="utf-8")
+
+
+def run_provision(*args: str, runs_dir: Path, timeout: int = 900) -> ProvisionResult:
+    before = set(runs_dir.iterdir()) if runs_dir.exists() else set()
+    env = dict(os.environ, COLUMNS="160", TERM="dumb")
+    env.pop("FORCE_COLOR", None)
+    completed = subprocess.run([str(PROVISION), *args, "--runs-dir", str(runs_dir)] if args[0] == "run"
+                               else [str(PROVISION), *args],
+                               capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    after = set(runs_dir.iterdir()) if runs_dir.exists() else set()
+    new = sorted(after - before)
+    return ProvisionResult(completed.returncode, completed.stdout + completed.stderr, new[-1] if new else None)
+
+
+def write_inventory(directory: Path, address: str, edit=None) -> Path:
+    """The documented example inventory, aimed at a chroot, optionally edited by ``edit(data)``."""
+    data = yaml.safe_load(EXAMPLE_INVENTORY.read_text(encoding="utf-8"))
+    data["association"]["connection"] = "chroot"
+    data["machines"][0]["address"] = address
+    if edit:
+        edit(data)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "config" / "demo" / "pictograms", directory / "pictograms", dirs_exist_ok=True)
+    path = directory / "inventaire.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def extra_vars_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("extra") / "test-vars.yml"
+    path.write_text(yaml.safe_dump(TEST_EXTRA_VARS), encoding="utf-8")
+    return path
+
+
+@dataclass
+class ProvisionedSystem:
+    root: Path
+    asset_tag: str
+    inventory: Path
+    first: ProvisionResult
+    second: ProvisionResult
+    runs_dir: Path
+
+
+@pytest.fixture(scope="session")
+def provisioned(overlays, extra_vars_file, tmp_path_factory) -> ProvisionedSystem:
+    """The example inventory's machine, provisioned twice by `provision run` on a fresh overlay."""
+    overlay = overlays.create("provisioned")
+    workspace = tmp_path_factory.mktemp("provisioned")
+    inventory = write_inventory(workspace / "inventory", str(overlay.root))
+    runs_dir = workspace / "runs"
+    first = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=runs_dir)
+    second = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=runs_dir) \
+        if first.returncode == 0 else first
+    asset_tag = yaml.safe_load(inventory.read_text(encoding="utf-8"))["machines"][0]["asset_tag"]
+    return ProvisionedSystem(overlay.root, asset_tag, inventory, first, second, runs_dir)
+
+
+@pytest.fixture(scope="session")
+def booted(provisioned, tmp_path_factory):
+    """The provisioned system, booted with systemd-nspawn; always powered off afterwards."""
+    from nspawn import BootedMachine
+
+    assert provisioned.second.returncode == 0, provisioned.second.output
+    machine = BootedMachine(provisioned.root, tmp_path_factory.mktemp("nspawn") / "console.log")
+    try:
+        machine.boot()
+        machine.state = machine.wait_until_settled()
+        yield machine
+    finally:
+        machine.shutdown()

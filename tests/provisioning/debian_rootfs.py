@@ -1,0 +1,115 @@
+"""A Debian 12 root filesystem for the playbook tests, built once and cached outside the repository.
+
+The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), keyed by a hash of
+the package list: the roles' own package lists plus what a standard Debian 12 installation has.
+Downloaded packages are kept too, so a rebuild after a change of the list takes a minute or two.
+Each test then works on an overlay of that read-only base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = REPO / "playbooks" / "roles"
+CACHE = Path(os.environ.get("KIOSK_TEST_ROOTFS_CACHE", "/var/cache/mairie-kiosk-tests"))
+SUITE = "bookworm"
+MIRROR = os.environ.get("KIOSK_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+BUILDER_VERSION = "2"
+
+# What a freshly installed Debian 12 (standard system, SSH server) has that matters to the roles.
+STANDARD_PACKAGES = [
+    "systemd", "systemd-sysv", "dbus", "udev", "libpam-systemd", "python3", "python3-apt", "sudo",
+    "openssh-server", "locales", "keyboard-configuration", "tzdata", "grub-common", "procps", "kmod",
+    "iproute2", "ca-certificates",
+]
+# What the tests add through role variables (a virtual X server instead of Xorg).
+TEST_PACKAGES = ["xvfb"]
+ROLE_PACKAGE_VARIABLES = {
+    "base": "base__packages", "kiosk": "kiosk__packages", "printing": "printing__packages",
+    "firewall": "firewall__packages",
+}
+
+
+def role_packages() -> list[str]:
+    packages: list[str] = []
+    for role, variable in ROLE_PACKAGE_VARIABLES.items():
+        defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text(encoding="utf-8"))
+        packages.extend(defaults[variable])
+    return packages
+
+
+def package_list() -> list[str]:
+    return sorted(set(STANDARD_PACKAGES + role_packages() + TEST_PACKAGES))
+
+
+def cache_key(packages: list[str]) -> str:
+    text = "\n".join([BUILDER_VERSION, SUITE, MIRROR, *packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def base_rootfs() -> Path:
+    """The cached base for the current package list, built if missing (takes a few minutes once)."""
+    packages = package_list()
+    target = CACHE / f"rootfs-{SUITE}-{cache_key(packages)}"
+    if (target / ".complete").exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(target.name + ".building")
+    if building.exists():
+        shutil.rmtree(building)
+    debs = CACHE / "debs"
+    debs.mkdir(exist_ok=True)
+    _run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}", f"--include={','.join(STANDARD_PACKAGES)}",
+          SUITE, str(building), MIRROR])
+    extra = [package for package in packages if package not in STANDARD_PACKAGES]
+    with _chroot_mounts(building, debs):
+        policy = building / "usr/sbin/policy-rc.d"
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+        _run(["chroot", str(building), "apt-get", "update", "-qq"], env=env)
+        _run(["chroot", str(building), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *extra], env=env)
+        policy.unlink()
+    # Fresh package lists, as on a machine installed today: the roles' apt tasks then use them as is.
+    (building / ".complete").write_text("\n".join(packages) + "\n")
+    building.rename(target)
+    for old in CACHE.glob(f"rootfs-{SUITE}-*"):
+        if old != target and not old.name.endswith(".building"):
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+@contextmanager
+def _chroot_mounts(root: Path, debs: Path):
+    archives = root / "var/cache/apt/archives"
+    archives.mkdir(parents=True, exist_ok=True)
+    mounts = [(["mount", "-t", "proc", "proc", str(root / "proc")], root / "proc"),
+              (["mount", "--bind", str(debs), str(archives)], archives)]
+    shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
+    done = []
+    try:
+        for command, point in mounts:
+            _run(command)
+            done.append(point)
+        yield
+    finally:
+        for point in reversed(done):
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def _run(command: list[str], env: dict | None = None) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}… failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+if __name__ == "__main__":
+    print(base_rootfs())

@@ -1,0 +1,115 @@
+"""`provision run` and `provision check` end to end against real Debian 12 root filesystems
+(chroot connection): progress, per-host summary, kept logs, exit codes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from conftest import run_provision, write_inventory
+from provisioning.provision.machine_check import grade
+
+pytestmark = pytest.mark.system
+
+
+def summary_row(output: str, host: str) -> list[str]:
+    line = next(line for line in output.splitlines() if line.startswith("│ " + host))
+    return [cell.strip() for cell in line.strip("│").split("│")]
+
+
+def test_run_shows_live_progress(provisioned):
+    output = provisioned.first.output
+    steps = re.findall(r"^\[(\d+)/(\d+)\] Tâche : (.+?) — postes terminés : (\d+), en échec : (\d+)$", output, re.M)
+    assert len(steps) > 60
+    totals = {int(total) for _, total, _, _, _ in steps}
+    assert len(totals) == 1 and totals.pop() >= 80
+    assert [int(done) for done, *_ in steps] == sorted(int(done) for done, *_ in steps)
+    assert any(name.startswith("kiosk : Install the exact version") for _, _, name, _, _ in steps)
+    assert any(name.startswith("enrolment : ") for _, _, name, _, _ in steps)
+
+
+def test_run_ends_with_a_per_host_summary_and_keeps_the_log(provisioned):
+    output = provisioned.first.output
+    assert "Bilan par poste" in output
+    host, verdict, ok, changed, failed, skipped, duration = summary_row(output, provisioned.asset_tag)
+    assert verdict == "réussi" and int(ok) > 50 and int(changed) > 20 and failed == "0"
+    assert re.fullmatch(r"(\d+ min \d\d|\d+) s", duration)
+    assert "Tous les postes sont prêts." in output
+    log = provisioned.first.run_dir / "artifacts" / "ansible" / "stdout"
+    assert f"Journal complet : {log}" in output
+    assert "PLAY RECAP" in log.read_text(encoding="utf-8")
+    assert (provisioned.first.run_dir / "build.log").exists()
+    assert (provisioned.first.run_dir / "inventory" / "hosts.yml").exists()
+    assert provisioned.first.run_dir != provisioned.second.run_dir
+
+
+def test_second_run_summary_shows_no_change(provisioned):
+    row = summary_row(provisioned.second.output, provisioned.asset_tag)
+    assert row[1] == "réussi" and row[3] == "0" and row[4] == "0"
+
+
+def test_check_mode_with_limit_changes_nothing_and_only_touches_the_named_host(provisioned, extra_vars_file, tmp_path):
+    def add_unreachable_machine(data):
+        other = dict(data["machines"][0], asset_tag="ASSO-2026-0099", address=str(tmp_path / "absent"),
+                     enrolment_code="ZZZZ-0000-9999")
+        data["machines"].append(other)
+    inventory = write_inventory(tmp_path / "inventory", str(provisioned.root), add_unreachable_machine)
+    result = run_provision("run", str(inventory), "--check", "--limit", provisioned.asset_tag,
+                           "-e", str(extra_vars_file), runs_dir=tmp_path / "runs")
+    assert result.returncode == 0, result.output[-3000:]
+    assert "essai à blanc" in result.output
+    assert summary_row(result.output, provisioned.asset_tag)[3] == "0"
+    assert "ASSO-2026-0099" not in result.output
+
+
+def test_a_failed_host_makes_the_run_exit_1_and_says_why(tmp_path, extra_vars_file, system_or_skip):
+    inventory = write_inventory(tmp_path / "inventory", str(tmp_path / "no-such-root"))
+    result = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=tmp_path / "runs")
+    assert result.returncode == 1
+    assert summary_row(result.output, "ASSO-2026-0042")[1] in ("injoignable", "échec")
+    assert "ASSO-2026-0042 : la tâche" in result.output
+    assert "Installation incomplète (en échec : ASSO-2026-0042)" in result.output
+    assert (result.run_dir / "artifacts" / "ansible" / "stdout").exists()
+
+
+def test_check_grades_a_debian_12_system_as_suitable(overlays):
+    overlay = overlays.create("check")
+    proc = overlays.mount_proc(overlay)
+    try:
+        result = run_provision("check", str(overlay.root), "--connection", "chroot", runs_dir=overlay.upper)
+    finally:
+        overlays.unmount(proc)
+    assert result.returncode == 0, result.output
+    assert "Système : Debian 12" in result.output and "Processeur : x86_64" in result.output
+    assert "Ce poste convient." in result.output
+
+
+def test_check_says_when_a_host_cannot_be_reached(tmp_path, system_or_skip):
+    result = run_provision("check", str(tmp_path / "absent"), "--connection", "chroot", runs_dir=tmp_path)
+    assert result.returncode == 1
+    assert "ne répond pas" in result.output
+
+
+GOOD_FACTS = {"architecture": "x86_64", "memtotal_mb": 3900, "distribution": "Debian",
+              "distribution_version": "12.8", "distribution_major_version": "12",
+              "mounts": [{"mount": "/", "size_total": 120 * 10**9}]}
+
+
+@pytest.mark.parametrize("change, missing", [
+    ({"architecture": "i386"}, "64 bits"),
+    ({"memtotal_mb": 990}, "2 Go au moins"),
+    ({"mounts": [{"mount": "/", "size_total": 8 * 10**9}]}, "16 Go au moins"),
+    ({"distribution_version": "11.9", "distribution_major_version": "11"}, "installez Debian 12"),
+    ({"distribution": "Ubuntu", "distribution_version": "24.04", "distribution_major_version": "24"}, "installez Debian 12"),
+])
+def test_grading_names_what_is_missing(change, missing):
+    verdict = grade({**GOOD_FACTS, **change})
+    assert not verdict.suitable
+    assert len(verdict.missing) == 1 and missing in verdict.missing[0]
+
+
+def test_grading_accepts_the_minimum():
+    verdict = grade({**GOOD_FACTS, "memtotal_mb": 1900, "mounts": [{"mount": "/", "size_total": 15_700_000_000}]})
+    assert verdict.suitable and verdict.missing == []

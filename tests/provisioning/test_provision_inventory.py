@@ -1,0 +1,143 @@
+"""`provision run` refuses a broken inventory before touching anything: exit 2, every problem named
+with its file, line and field, in French."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from conftest import EXAMPLE_INVENTORY, REPO
+from provisioning.provision.cli import main
+from provisioning.provision.inventory import load_inventory
+
+CATALOG = REPO / "config" / "services.yaml"
+
+
+def _set(path, value):
+    def edit(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return edit
+
+
+def _delete(path):
+    def edit(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+    return edit
+
+
+def _duplicate_machine(data):
+    data["machines"].append(dict(data["machines"][0], address="192.168.1.51"))
+
+
+BROKEN = [
+    pytest.param(_set(["machines", 0, "site", "commune", "insee"], "3104"),
+                 "machines[0].site.commune.insee", "au mauvais format", id="insee"),
+    pytest.param(_set(["machines", 0, "site", "tiles", 0], {"service": "inexistant"}),
+                 "machines[0].site.tiles[0].service", "absent du catalogue", id="unknown-service"),
+    pytest.param(_delete(["machines", 0, "enrolment_code"]),
+                 "machines[0].enrolment_code", "champ obligatoire manquant", id="no-enrolment-code"),
+    pytest.param(_set(["association", "admin_networks"], ["192.168.1.0/33"]),
+                 "association.admin_networks[0]", "n'est pas un réseau", id="bad-network"),
+    pytest.param(_duplicate_machine, "machines[1].asset_tag", "déjà utilisé", id="duplicate-asset-tag"),
+    pytest.param(_set(["machines", 0, "site", "fleet"], {"url": "https://x.fr"}),
+                 "machines[0].site.fleet", "réglé par provision", id="fleet-in-site"),
+    pytest.param(_set(["machines", 0, "adress"], "192.168.1.9"),
+                 "machines[0].adress", "clé inconnue", id="typo-key"),
+    pytest.param(_set(["association", "usb_storage"], "oui"),
+                 "association.usb_storage", "valeur non prise en charge", id="usb-storage"),
+    pytest.param(_set(["machines", 0, "site", "printer", "uri"], "http://imprimante/"),
+                 "machines[0].site.printer.uri", "au mauvais format", id="printer-uri"),
+    pytest.param(_set(["association", "grub_password_hash"], "secret"),
+                 "association.grub_password_hash", "grub-mkpasswd-pbkdf2", id="grub-hash"),
+]
+
+
+def _write(tmp_path, edit=None, pictograms=True):
+    data = yaml.safe_load(EXAMPLE_INVENTORY.read_text(encoding="utf-8"))
+    if edit:
+        edit(data)
+    if pictograms:
+        shutil.copytree(REPO / "config" / "demo" / "pictograms", tmp_path / "pictograms")
+    path = tmp_path / "luchon.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _provision(capsys, tmp_path, *args):
+    code = main(["run", *args, "--runs-dir", str(tmp_path / "runs")])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _line_of(path, text):
+    return next(number for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def test_the_example_inventory_is_valid():
+    inventory = load_inventory(EXAMPLE_INVENTORY, CATALOG)
+    assert [machine.asset_tag for machine in inventory.machines] == ["ASSO-2026-0042"]
+
+
+@pytest.mark.parametrize("edit, field, message", BROKEN)
+def test_a_broken_inventory_exits_2_naming_file_and_field(capsys, tmp_path, edit, field, message):
+    path = _write(tmp_path, edit)
+    code, output = _provision(capsys, tmp_path, str(path))
+    assert code == 2
+    assert f"{path}:" in output
+    assert f": {field} : " in output
+    assert message in output
+    assert "Inventaire refusé" in output and "Rien n'a été modifié" in output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_line_of_the_faulty_field_is_given(capsys, tmp_path):
+    path = _write(tmp_path, _set(["machines", 0, "site", "commune", "postal_code"], "311"))
+    code, output = _provision(capsys, tmp_path, str(path))
+    assert code == 2
+    assert f"{path}:{_line_of(path, 'postal_code')}: machines[0].site.commune.postal_code : " in output
+
+
+def test_every_problem_is_reported_at_once(capsys, tmp_path):
+    def two_mistakes(data):
+        _set(["machines", 0, "site", "commune", "insee"], "x")(data)
+        _delete(["association", "fleet_url"])(data)
+    code, output = _provision(capsys, tmp_path, str(_write(tmp_path, two_mistakes)))
+    assert code == 2
+    assert "machines[0].site.commune.insee" in output and "association.fleet_url" in output
+    assert "2 erreurs" in output
+
+
+def test_a_missing_local_pictogram_points_beside_the_inventory(capsys, tmp_path):
+    path = _write(tmp_path, _set(["machines", 0, "site", "tiles", 6, "pictogram"], "mairie.svg"), pictograms=False)
+    code, output = _provision(capsys, tmp_path, str(path))
+    assert code == 2
+    assert "machines[0].site.tiles[6].pictogram" in output
+    assert f"{tmp_path / 'pictograms'}/" in output
+
+
+def test_a_yaml_syntax_error_is_located(capsys, tmp_path):
+    path = tmp_path / "casse.yml"
+    path.write_text("version: 1\nassociation:\n  fleet_url: [https://x\n", encoding="utf-8")
+    code, output = _provision(capsys, tmp_path, str(path))
+    assert code == 2
+    assert f"{path}:" in output and "(syntaxe YAML)" in output
+
+
+def test_a_missing_inventory_file_exits_2(capsys, tmp_path):
+    code, output = _provision(capsys, tmp_path, str(tmp_path / "absent.yml"))
+    assert code == 2
+    assert "absent.yml" in output and "fichier introuvable" in output
+
+
+def test_an_unknown_limit_exits_2(capsys, tmp_path):
+    code, output = _provision(capsys, tmp_path, str(_write(tmp_path)), "--limit", "ASSO-0000")
+    assert code == 2
+    assert "--limit ASSO-0000" in output and "absent de l'inventaire" in output

@@ -1,0 +1,198 @@
+"""The store on SQLite and PostgreSQL: at-most-once ingest (Hypothesis), identity by asset tag,
+token revocation and rotation, retention, and migrations that build exactly the declared schema."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select
+
+from conftest import health_record, new_code, usage_record
+from provisioning.fleet import schema
+from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
+from provisioning.fleet.errors import ApiError
+from provisioning.fleet.ingest import authenticate, ingest
+
+DAY = "2026-03-14"
+_tags = itertools.count(1000)
+
+
+def _enrolled(engine, tag: str | None = None) -> tuple[str, int]:
+    tag = tag or f"AB-{next(_tags)}"
+    result = enrol(engine, new_code(engine), tag, "65059", time.time())
+    return result["token"], result["device_id"]
+
+
+def _checkin(engine, token, records):
+    return ingest(engine, authenticate(engine, token), records, time.time())
+
+
+batches = st.lists(
+    st.lists(st.tuples(st.integers(1, 40), st.sampled_from(["health", "usage"]), st.integers(0, 5)),
+             min_size=0, max_size=12, unique_by=lambda item: item[0]),
+    min_size=1, max_size=6)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=batches)
+def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches):
+    """Batches overlap and repeat (lost answers, retries): every (device, seq) is stored once, counters
+    equal the sum over distinct records, and every batch is fully acknowledged."""
+    token, device_id = _enrolled(engine)
+    now = time.time()
+    first_kind: dict[int, tuple[str, int]] = {}
+    for batch in batches:
+        records = []
+        for seq, kind, count in batch:
+            kind, count = first_kind.setdefault(seq, (kind, count))  # a seq always carries the same record
+            records.append(health_record(seq, now) if kind == "health"
+                           else usage_record(seq, DAY, [["sessions", "", count], ["tile_opened", "impots", 1]], now))
+        answer = _checkin(engine, token, records)
+        assert answer["acked"] == sorted(seq for seq, _, _ in batch)
+    expected_health = sum(1 for kind, _ in first_kind.values() if kind == "health")
+    expected_sessions = sum(count for kind, count in first_kind.values() if kind == "usage")
+    expected_usage = sum(1 for kind, _ in first_kind.values() if kind == "usage")
+    with engine.connect() as connection:
+        health = connection.execute(select(func.count()).select_from(schema.health_samples)
+                                    .where(schema.health_samples.c.device_id == device_id)).scalar_one()
+        rolled = connection.execute(select(func.coalesce(func.sum(schema.health_hourly.c.samples), 0))
+                                    .where(schema.health_hourly.c.device_id == device_id)).scalar_one()
+        counters = dict(connection.execute(
+            select(schema.usage_daily.c.metric, schema.usage_daily.c.count)
+            .where(schema.usage_daily.c.device_id == device_id)).all())
+        last_seq = connection.execute(select(schema.devices.c.last_seq)
+                                      .where(schema.devices.c.id == device_id)).scalar_one()
+    assert health == rolled == expected_health
+    assert counters.get("sessions", 0) == expected_sessions
+    assert counters.get("tile_opened", 0) == expected_usage
+    assert last_seq == max(first_kind, default=0)
+
+
+def test_rollups_keep_sums_and_maxima(engine):
+    token, device_id = _enrolled(engine)
+    hour = (int(time.time()) // 3600 - 2) * 3600
+    records = [health_record(1, hour + 10, cpu=10.0), health_record(2, hour + 20, cpu=30.0),
+               health_record(3, hour + 3600 + 5, cpu=50.0)]
+    _checkin(engine, token, records)
+    with engine.connect() as connection:
+        rows = connection.execute(select(schema.health_hourly).where(schema.health_hourly.c.device_id == device_id)
+                                  .order_by(schema.health_hourly.c.period_start)).mappings().all()
+    assert [(row["period_start"], row["samples"], row["cpu_sum"], row["cpu_max"]) for row in rows] == [
+        (hour, 2, 40.0, 30.0), (hour + 3600, 1, 50.0, 50.0)]
+
+
+def test_identity_is_the_asset_tag_never_the_serial(engine):
+    """Two machines with the same OEM placeholder serial and a cloned image's UUID stay two machines;
+    reinstalling one (same tag) keeps its history and continues its sequence numbers."""
+    clone = {"vendor": "LENOVO", "model": "ThinkCentre M73", "serial": "To be filled by O.E.M.",
+             "uuid": "03000200-0400-0500-0006-000700080009", "macs": ["aa:bb:cc:00:00:01"]}
+    token_a, device_a = _enrolled(engine, "AB-0001")
+    token_b, device_b = _enrolled(engine, "AB-0002")
+    now = time.time()
+    for token in (token_a, token_b):
+        _checkin(engine, token, [{"seq": 1, "at": now, "type": "inventory", "data": clone}, health_record(2, now)])
+    assert device_a != device_b
+    again = enrol(engine, new_code(engine), "AB-0001", "65059", time.time())
+    assert again["device_id"] == device_a and again["seq_base"] == 2
+    with pytest.raises(ApiError) as refused:
+        authenticate(engine, token_a)
+    assert refused.value.status == 401
+    _checkin(engine, again["token"], [health_record(again["seq_base"] + 1, now)])
+    with engine.connect() as connection:
+        per_device = Counter(connection.execute(select(schema.health_samples.c.device_id)).scalars())
+        devices = connection.execute(select(func.count()).select_from(schema.devices)).scalar_one()
+        serials = connection.execute(select(schema.inventory_reports.c.device_id)
+                                     .where(schema.inventory_reports.c.serial == clone["serial"])).scalars().all()
+    assert devices == 2 and per_device == {device_a: 2, device_b: 1}
+    assert sorted(serials) == sorted([device_a, device_b])
+
+
+def test_a_code_works_once_and_only_for_its_commune(engine):
+    code = new_code(engine)
+    with pytest.raises(ApiError) as other:
+        enrol(engine, code, "AB-0100", "31042", time.time())
+    assert other.value.status == 403
+    lost = enrol(engine, code, "AB-0100", "65059", time.time())
+    with pytest.raises(ApiError) as reused:
+        enrol(engine, code, "AB-0101", "65059", time.time())
+    assert reused.value.status == 403
+    # The answer was lost (agent killed before saving its token): the same machine may ask again,
+    # the unused token dies, and once the new token has checked in the code is spent for good.
+    again = enrol(engine, code, "AB-0100", "65059", time.time())
+    assert again["device_id"] == lost["device_id"]
+    with pytest.raises(ApiError):
+        authenticate(engine, lost["token"])
+    _checkin(engine, again["token"], [health_record(1)])
+    with pytest.raises(ApiError) as spent:
+        enrol(engine, code, "AB-0100", "65059", time.time())
+    assert spent.value.status == 403
+
+
+def test_revoked_token_is_refused_and_rotation_hands_over_cleanly(engine):
+    token, _ = _enrolled(engine, "AB-0200")
+    request_rotation(engine, "AB-0200", time.time())
+    first = _checkin(engine, token, [health_record(1)])
+    lost = first["token"]                                  # suppose this answer never arrived...
+    second = _checkin(engine, token, [health_record(1)])   # ...the old token still works and gets another
+    new_token = second["token"]
+    assert new_token != lost
+    with pytest.raises(ApiError):
+        authenticate(engine, lost)                         # the lost one was replaced
+    assert "token" not in _checkin(engine, new_token, [health_record(2)])
+    with pytest.raises(ApiError):
+        authenticate(engine, token)                        # first use of the new token retires the old one
+    revoke_tokens(engine, "AB-0200", time.time())
+    with pytest.raises(ApiError) as revoked:
+        authenticate(engine, new_token)
+    assert "revoked" in revoked.value.error
+
+
+def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
+    from provisioning.fleet.retention import prune
+    from provisioning.fleet.settings import Settings
+    token, device_id = _enrolled(engine)
+    now = time.time()
+    old, recent = now - 31 * 86400, now - 29 * 86400
+    _checkin(engine, token, [health_record(1, old), health_record(2, recent),
+                             usage_record(3, "2023-01-01", [["sessions", "", 4]], old),
+                             usage_record(4, time.strftime("%Y-%m-%d"), [["sessions", "", 2]], now)])
+    removed = prune(engine, Settings(testing=True), now)
+    assert removed["health_samples"] == 1 and removed["usage_daily"] == 1
+    with engine.connect() as connection:
+        kept = connection.execute(select(schema.health_samples.c.seq)).scalars().all()
+        hourly = connection.execute(select(func.sum(schema.health_hourly.c.samples))).scalar_one()
+        daily = connection.execute(select(func.sum(schema.health_daily.c.samples))).scalar_one()
+    assert kept == [2] and hourly == 2 and daily == 2
+    # A lost answer replayed after the raw row was pruned is not counted twice in the roll-ups.
+    auth = authenticate(engine, token)
+    ingest(engine, auth, [health_record(1, old)], now, raw_health_cutoff=now - 30 * 86400)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.sum(schema.health_hourly.c.samples))).scalar_one() == 2
+    shorter = prune(engine, Settings(testing=True, raw_health_retention_days=1), now)
+    assert shorter["health_samples"] == 1
+
+
+def test_migrations_build_exactly_the_declared_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
+    ours = set(schema.metadata.tables)
+
+    def table_of(difference) -> str | None:
+        item = difference[0] if isinstance(difference, list) else difference
+        for part in item[1:]:
+            name = getattr(part, "name", None) if hasattr(part, "columns") or hasattr(part, "c") else None
+            table = getattr(part, "table", None)
+            if table is not None:
+                return table.name
+            if name:
+                return name
+        return item[2] if len(item) > 2 and isinstance(item[2], str) else None
+
+    # Later migrations (the dashboard's) add their own tables: only ours are compared here.
+    assert [difference for difference in differences if table_of(difference) in ours] == []
