@@ -118,6 +118,21 @@ def run_phase(port: int, token_groups: list[list[str]], mode: str, seconds: floa
     return {"count": len(latencies), "seconds": max(elapsed), "latencies": latencies, "errors": errors}
 
 
+def worker_cpu_s(master_pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn workers (children of the master)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -202,8 +217,11 @@ def main() -> int:
         run_phase(port, groups, "ping", 1.0, 0)                       # warm-up
         pings, checkins = [], []
         for round_index in range(args.rounds):
-            pings.append(run_phase(port, groups, "ping", args.seconds, 0))
-            checkins.append(run_phase(port, groups, "checkin", args.seconds, round_index * ROUNDS_PER_PHASE))
+            for phases, mode, first in ((pings, "ping", 0), (checkins, "checkin", round_index * ROUNDS_PER_PHASE)):
+                before = worker_cpu_s(server.pid)
+                phase = run_phase(port, groups, mode, args.seconds, first)
+                phase["server_cpu_s"] = worker_cpu_s(server.pid) - before
+                phases.append(phase)
         probe = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--agent-probe", f"http://127.0.0.1:{port}",
              str(workdir), probe_code, "--agent-cycles", str(args.agent_cycles)],
@@ -228,6 +246,12 @@ def main() -> int:
         "kiosks_supported": int(rate * DEFAULT_INTERVAL_S),
         "agent_cpu_ms_per_cycle": round(agent["cpu_ms_per_cycle"], 2),
         "agent_rss_mb": round(agent["rss_mb"], 1),
+        # Server CPU per request (the workers' own CPU time): robust when other jobs share the machine.
+        "server_cpu_ms_per_checkin": round(1000 * sum(p["server_cpu_s"] for p in checkins)
+                                           / max(1, sum(p["count"] for p in checkins)), 3),
+        "server_cpu_ms_per_ping": round(1000 * sum(p["server_cpu_s"] for p in pings)
+                                        / max(1, sum(p["count"] for p in pings)), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "records_per_checkin": RECORDS_PER_CHECKIN, "interval_s": DEFAULT_INTERVAL_S,
         "workers": args.workers, "clients": args.clients, "kiosks": args.kiosks, "database": "sqlite",
         "errors": errors,

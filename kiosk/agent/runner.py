@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import re
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -35,7 +36,10 @@ class Agent:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.state_dir, 0o700)
+        try:
+            os.chmod(settings.state_dir, 0o700)
+        except OSError as error:  # not ours to change (provisioning set it up): carry on
+            log.info("could not restrict %s to mode 0700 (%s)", settings.state_dir, error.strerror)
         self.spool = Spool(settings.state_dir / "spool.db", settings.spool_quota_mb * 1024 * 1024)
         self.events = EventLog(settings.events_dir)
         self.health = HealthCollector(proc_root, sys_root)
@@ -167,11 +171,20 @@ class Agent:
         while not stop.is_set() and (max_cycles is None or cycles < max_cycles):
             now = self.clock.time()
             if now >= next_record:
-                self.record()
+                try:
+                    self.record()
+                except (sqlite3.Error, OSError) as error:
+                    # A full disk or a read-only file system: keep running, retry next cycle.
+                    log.error("could not record this cycle (%s); will retry", error)
                 next_record = max(next_record + self.settings.interval_s, now + 1)
                 cycles += 1
             if now >= next_upload:
-                if self.upload():
+                try:
+                    uploaded = self.upload()
+                except (sqlite3.Error, OSError) as error:
+                    log.error("could not upload this cycle (%s); will retry", error)
+                    uploaded = False
+                if uploaded:
                     self.failures = 0
                     next_upload = now + self.upload_interval_s * self.rng.uniform(0.9, 1.1)
                 else:
@@ -208,4 +221,9 @@ def main_from_file(path: str | Path) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return run_agent(settings, stop)
+    try:
+        return run_agent(settings, stop)
+    except (OSError, sqlite3.Error) as error:
+        print(f"{path}: state_dir : impossible d'utiliser {settings.state_dir} ({error}). "
+              "Vérifiez que le dossier existe et appartient à l'utilisateur de l'agent.", file=sys.stderr)
+        return 1

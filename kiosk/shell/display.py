@@ -80,6 +80,7 @@ def page_context() -> dict:
         "nav_links": state.nav_links,
         "page_scripts": state.page_scripts,
         "status_refresh_s": state.settings.status_refresh_s,
+        "in_kiosk_window": state.settings.in_kiosk_window,
         # Back to this page after a display change; views that take a query put a checked one in g.
         "current_path": g.get("return_path") or request.path,
     }

@@ -29,6 +29,9 @@ class ShellSettings:
         10.0, "Seconds a probe result is reused; after that a new probe runs in the background.")
     status_refresh_s: int = _setting(
         20, "Seconds between two status checks (/etat) by the page script that updates the header.")
+    in_kiosk_window: bool = _setting(
+        False, "True when the pages are shown inside the kiosk window, whose native toolbar already has "
+        "'Accueil' and the text size buttons: the header then leaves them out (the contrast switch stays).")
 
     def __post_init__(self) -> None:
         problems = []
@@ -58,10 +61,19 @@ class ShellSettings:
             if variable in environ:
                 kind = type(item.default)
                 try:
-                    changes[item.name] = kind(environ[variable])
+                    changes[item.name] = _parse_bool(environ[variable]) if kind is bool else kind(environ[variable])
                 except ValueError:
                     raise ValueError(f"{variable} must be a {kind.__name__}, not {environ[variable]!r}") from None
         return cls(**changes)
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "oui"):
+        return True
+    if value in ("0", "false", "no", "non"):
+        return False
+    raise ValueError(text)
 
 
 def documented_settings() -> dict[str, tuple[object, str]]:

@@ -115,6 +115,13 @@ def _reveal(backdrop: Gtk.EventBox) -> None:
     backdrop.show()
 
 
+def countdown_text(seconds_left: int) -> str:
+    """The idle question's sentence; French keeps the singular for 0 and 1."""
+    unit = "secondes" if seconds_left > 1 else "seconde"
+    return (f"Sans réponse, votre session se termine dans {seconds_left} {unit}. "
+            "Tout ce que vous avez fait sera effacé.")
+
+
 class IdleQuestion:
     """"Êtes-vous toujours là ?" with one big answer and the seconds left."""
 
@@ -137,8 +144,7 @@ class IdleQuestion:
         self.button.grab_focus()
 
     def update(self, seconds_left: int) -> None:
-        self.text.set_text(f"Sans réponse, votre session se termine dans {seconds_left} secondes. "
-                           "Tout ce que vous avez fait sera effacé.")
+        self.text.set_text(countdown_text(seconds_left))
 
     def hide(self) -> None:
         self.widget.hide()

@@ -2,6 +2,11 @@
 
 It wires the pure parts (policy, session, documents, printing) to GTK/WebKit signals and emits the
 window's events. Everything here runs on the GTK main thread.
+
+The top-level window belongs to a host: in ``kiosk run`` it is pywebview's GTK window
+(``kiosk.window.host``), in the in-process tests a plain ``Gtk.Window``. Either way the kiosk
+*adopts* it (``adopt_window``): whatever the host put in it is taken out (a web view found there is
+closed and destroyed, it is not guarded) and the kiosk's own layout goes in.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from kiosk.window.documents import SessionDocuments  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
 from kiosk.window.printing import CupsPrinter  # noqa: E402
 from kiosk.window.session import Action, Session, State  # noqa: E402
+from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
 from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
 
@@ -38,7 +44,10 @@ TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
 
 class KioskWindow:
     def __init__(self, config, settings, *, shell_origin: str, events: EventLog, documents: SessionDocuments,
-                 printer: CupsPrinter, windowed: bool = False, clock=time.monotonic) -> None:
+                 printer: CupsPrinter, windowed: bool = False, clock=time.monotonic,
+                 host: Gtk.Window | None = None, quit=None) -> None:
+        """``host``: the top-level window to adopt (None: a plain Gtk.Window of our own); ``quit``:
+        how to end the host's main loop after a fatal error (default: destroy the window)."""
         self.config, self.settings, self.events = config, settings, events
         self.documents, self.printer, self.windowed, self.clock = documents, printer, windowed, clock
         self.shell_origin = shell_origin.rstrip("/")
@@ -55,7 +64,10 @@ class KioskWindow:
         self._generation = 0
 
         install_css()
-        self.window = Gtk.Window(title="Point numérique")
+        self.window = host if host is not None else Gtk.Window()
+        self.window.set_title(WINDOW_TITLE)
+        adopt_window(self.window)
+        self._quit = quit or self.window.destroy
         self.toolbar = Toolbar(self.on_toolbar)
         self.notice = Notice()
         self.overlay = Gtk.Overlay()
@@ -83,11 +95,9 @@ class KioskWindow:
     # ------------------------------------------------------------------ window and views
 
     def _place_window(self) -> None:
-        display = Gdk.Display.get_default()
-        monitor = display.get_primary_monitor() or display.get_monitor(0)
-        geometry = monitor.get_geometry()
+        geometry = screen_geometry()
         if self.windowed:
-            self.window.set_default_size(min(1280, geometry.width * 85 // 100), min(860, geometry.height * 85 // 100))
+            self.window.set_default_size(*windowed_size(geometry))
             return
         # No window manager on a kiosk: take the whole screen ourselves, then also ask for fullscreen.
         self.window.set_decorated(False)
@@ -114,16 +124,14 @@ class KioskWindow:
         return view
 
     def on_delete(self, _window, _event) -> bool:
-        if self.windowed:
-            Gtk.main_quit()
-            return False
-        return True  # a locked kiosk cannot be closed
+        # The demo window closes (the host's main loop ends with its last window); a locked kiosk cannot.
+        return not self.windowed
 
     def fatal(self, reason: str) -> None:
         """Something the window cannot recover from in place: exit non-zero, the supervisor restarts us."""
         log.error("fatal: %s", reason)
         self.exit_code = 3
-        Gtk.main_quit()
+        self._quit()
 
     # ------------------------------------------------------------------ input, toolbar, idle
 

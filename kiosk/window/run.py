@@ -1,4 +1,5 @@
-"""``kiosk run``: the shell served on loopback in a thread, the kiosk window on the main thread.
+"""``kiosk run``: the shell served on loopback in a thread, the kiosk window in pywebview's GTK
+window on the main thread (``kiosk.window.host``).
 
 Exit codes: 0 after a demo window was closed or a stop signal; 1 when there is no display;
 3 on a fatal error (the shell stopped, a wipe failed) so that the supervisor restarts the kiosk,
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -65,10 +65,14 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
               file=sys.stderr)
         return EXIT_NO_DISPLAY
 
+    from kiosk.shell import ShellSettings
     from kiosk.window.documents import SessionDocuments
+    from kiosk.window.host import PywebviewHost
     from kiosk.window.kiosk import KioskWindow
     from kiosk.window.printing import CupsPrinter
 
+    # Inside the window, the shell's header leaves "Accueil" and the text size to the native toolbar.
+    shell_settings = (shell_settings or ShellSettings.from_environment()).with_changes(in_kiosk_window=True)
     private_folder = None
     if settings.documents_dir is None:
         private_folder = tempfile.mkdtemp(prefix="kiosk-documents-", dir=os.environ.get("XDG_RUNTIME_DIR"))
@@ -81,32 +85,31 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
     except OSError as error:
         print(f"Impossible de servir l'accueil sur 127.0.0.1 ({error.strerror or error}).", file=sys.stderr)
         return EXIT_FATAL
-    kiosk = KioskWindow(config, settings, shell_origin=f"http://127.0.0.1:{server.server_port}", events=events,
-                        documents=documents, printer=printer, windowed=windowed)
+    shell_origin = f"http://127.0.0.1:{server.server_port}"
 
-    def watch_shell() -> bool:
-        if not thread.is_alive():
-            kiosk.fatal("the shell server stopped")
-            return False
-        return True
+    def build_kiosk(native_window, quit_host) -> KioskWindow:
+        kiosk = KioskWindow(config, settings, shell_origin=shell_origin, events=events, documents=documents,
+                            printer=printer, windowed=windowed, host=native_window, quit=quit_host)
 
-    def stop(*_args) -> bool:
-        Gtk.main_quit()
-        return False
+        def watch_shell() -> bool:
+            if not thread.is_alive():
+                kiosk.fatal("the shell server stopped")
+                return False
+            return True
 
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        GLib.unix_signal_add(GLib.PRIORITY_HIGH, number, stop)
-    GLib.timeout_add_seconds(2, watch_shell)
-    events.emit(Event.now(EventKind.KIOSK_STARTED))
-    kiosk.show()
-    if on_show is not None:
-        on_show(kiosk)
-    print(f"Kiosque lancé (accueil sur {kiosk.home}).", flush=True)
+        GLib.timeout_add_seconds(2, watch_shell)
+        return kiosk
+
+    def ready(kiosk) -> None:
+        events.emit(Event.now(EventKind.KIOSK_STARTED))
+        if on_show is not None:
+            on_show(kiosk)
+        print(f"Kiosque lancé (accueil sur {kiosk.home}).", flush=True)
+
     try:
-        Gtk.main()
+        return PywebviewHost(build_kiosk, windowed=windowed, on_ready=ready).run()
     finally:
         server.shutdown()
         documents.wipe()
         if private_folder:
             shutil.rmtree(private_folder, ignore_errors=True)
-    return kiosk.exit_code

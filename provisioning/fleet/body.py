@@ -38,7 +38,8 @@ def read_json(request: Request, max_body_bytes: int):
     length = request.content_length
     if length is not None and length > max_body_bytes:
         raise ApiError(413, f"the body is larger than {max_body_bytes} bytes")
-    raw = request.stream.read(max_body_bytes + 1)
+    # Read what Content-Length announces (checked above), or up to the limit when it is absent.
+    raw = request.stream.read(length if length is not None else max_body_bytes + 1)
     if len(raw) > max_body_bytes:
         raise ApiError(413, f"the body is larger than {max_body_bytes} bytes")
     encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()

@@ -16,8 +16,10 @@ _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 @lru_cache(maxsize=None)
 def for_dialect(sql: str, dialect: str) -> str:
-    """``:name`` parameters (sqlite3's named style) become ``%(name)s`` for psycopg."""
-    return sql if dialect == "sqlite" else _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    """``:name`` and ``?`` parameters (sqlite3's styles) become ``%(name)s`` and ``%s`` for psycopg."""
+    if dialect == "sqlite":
+        return sql
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
 
 
 AUTH = """
@@ -42,10 +44,12 @@ UNION ALL
 SELECT seq FROM inventory_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
 """
 
+# Positional parameters: the one statement run for ~20 rows per check-in binds fastest from tuples
+# (device_id, seq, at, received_at, then HEALTH_FIELDS in order).
 _HEALTH_COLUMNS = ("device_id", "seq", "at", "received_at") + HEALTH_FIELDS
 INSERT_HEALTH = (
     f"INSERT INTO health_samples ({', '.join(_HEALTH_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + name for name in _HEALTH_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _HEALTH_COLUMNS)}) "
     "ON CONFLICT (device_id, seq) DO NOTHING"
 )
 

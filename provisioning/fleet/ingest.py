@@ -100,10 +100,7 @@ def ingest(engine: Engine, auth: DeviceAuth, records: list[dict], now: float,
         if record["type"] == "health":
             if seq <= auth.last_seq and record["at"] < raw_health_cutoff:
                 continue
-            row = {name: data.get(name) for name in HEALTH_FIELDS}
-            row.update(device_id=device_id, seq=seq, at=record["at"], received_at=now)
-            health.append(row)
-            by_seq[seq] = row
+            health.append((seq, record["at"], data))
         elif record["type"] == "usage":
             usage.append({"device_id": device_id, "seq": seq, "at": record["at"], "day": data["day"],
                           "received_at": now})
@@ -131,9 +128,12 @@ def ingest(engine: Engine, auth: DeviceAuth, records: list[dict], now: float,
             if seqs:
                 cursor.execute(sql(hot_sql.ALREADY_STORED), {"device_id": device_id, "low": min(seqs), "high": top})
                 stored = {int(row[0]) for row in cursor.fetchall()}
-            new = [row for row in health if row["seq"] not in stored]
+            new_health = [item for item in health if item[0] not in stored]
+            new = [{**data, "at": at} for _seq, at, data in new_health]
             if new:
-                cursor.executemany(sql(hot_sql.INSERT_HEALTH), new)
+                cursor.executemany(sql(hot_sql.INSERT_HEALTH), [
+                    (device_id, seq, at, now, *[data.get(name) for name in HEALTH_FIELDS])
+                    for seq, at, data in new_health])
                 cursor.executemany(sql(hot_sql.UPSERT_HOURLY), _rollups(device_id, new, 3600))
                 cursor.executemany(sql(hot_sql.UPSERT_DAILY), _rollups(device_id, new, 86400))
             counters: dict[tuple, int] = {}

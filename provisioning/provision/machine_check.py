@@ -30,19 +30,27 @@ def grade(facts: dict) -> Verdict:
     if arch != "x86_64":
         missing.append(f"processeur {arch} : il faut un PC 64 bits (x86-64).")
     ram = int(facts.get("memtotal_mb") or 0)
-    summary.append(f"Mémoire : {ram / 1024:.1f} Go")
+    summary.append(f"Mémoire : {_gigabytes(ram / 1024)} Go")
     if ram < MIN_RAM_MB:
-        missing.append(f"mémoire de {ram / 1024:.1f} Go : il faut 2 Go au moins. Ajoutez une barrette.")
+        missing.append(f"mémoire de {_gigabytes(ram / 1024)} Go : il faut 2 Go au moins. Ajoutez une barrette.")
     root = next((m for m in facts.get("mounts", []) if m.get("mount") == "/"), None)
-    disk = int(root.get("size_total", 0)) if root else 0
-    summary.append(f"Disque (système) : {disk / 10**9:.0f} Go")
-    if disk < MIN_DISK_BYTES:
-        missing.append(f"disque de {disk / 10**9:.0f} Go : il faut 16 Go au moins.")
+    if root is None:
+        summary.append("Disque (système) : taille inconnue")
+        missing.append("taille du disque inconnue (le poste ne l'a pas donnée) : vérifiez qu'il a 16 Go au moins.")
+    else:
+        disk = int(root.get("size_total", 0))
+        summary.append(f"Disque (système) : {disk / 10**9:.0f} Go")
+        if disk < MIN_DISK_BYTES:
+            missing.append(f"disque de {disk / 10**9:.0f} Go : il faut 16 Go au moins.")
     distribution = f"{facts.get('distribution', '?')} {facts.get('distribution_version', '?')}"
     summary.append(f"Système : {distribution}")
     if facts.get("distribution") != "Debian" or str(facts.get("distribution_major_version")) != "12":
         missing.append(f"système {distribution} : installez Debian 12 (voir le guide, étape 2).")
     return Verdict(suitable=not missing, summary=summary, missing=missing)
+
+
+def _gigabytes(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
 
 
 class UnreachableError(Exception):
@@ -52,22 +60,24 @@ class UnreachableError(Exception):
 def gather_facts(host: str, user: str, port: int, connection: str) -> dict:
     """Collect the facts of ``host`` with Ansible's setup module (nothing is changed on it)."""
     with tempfile.TemporaryDirectory(prefix="provision-check-") as scratch:
+        # An alias: Ansible names files after hosts, and a chroot's address is a path.
         if connection == "chroot":
-            inventory = f"{host} ansible_connection=community.general.chroot ansible_python_interpreter=/usr/bin/python3"
+            inventory = f"poste ansible_host={host} ansible_connection=community.general.chroot"
         else:
-            inventory = (f"{host} ansible_user={user} ansible_port={port} "
-                         "ansible_python_interpreter=/usr/bin/python3")
+            inventory = f"poste ansible_host={host} ansible_user={user} ansible_port={port}"
+        inventory += " ansible_python_interpreter=/usr/bin/python3"
         Path(scratch, "inventory").mkdir()
         Path(scratch, "inventory", "hosts").write_text(inventory + "\n", encoding="utf-8")
         use_ansible_beside_python()
         runner = ansible_runner.run(
-            private_data_dir=scratch, host_pattern=host, module="ansible.builtin.setup",
+            private_data_dir=scratch, host_pattern="poste", module="ansible.builtin.setup",
             module_args="gather_subset=!all,!min,hardware,distribution,platform", quiet=True,
             envvars={"ANSIBLE_NOCOLOR": "1"}, suppress_env_files=True)
         for event in runner.events:
             data = event.get("event_data", {})
             if event.get("event") == "runner_on_ok":
-                return data.get("res", {}).get("ansible_facts", {})
+                facts = data.get("res", {}).get("ansible_facts", {})
+                return {key.removeprefix("ansible_"): value for key, value in facts.items()}
             if event.get("event") in ("runner_on_unreachable", "runner_on_failed"):
                 message = str(data.get("res", {}).get("msg", "")).strip()
                 raise UnreachableError(f"le poste {host} ne répond pas ({message}). Vérifiez qu'il est allumé, "

@@ -144,3 +144,32 @@ def test_every_dashboard_setting_is_documented():
     from provisioning.fleet.dashboard import DASHBOARD_SETTINGS
     text = (Path(__file__).resolve().parents[2] / "docs" / "tableau-de-bord.md").read_text(encoding="utf-8")
     assert [key for key in DASHBOARD_SETTINGS if key not in text] == []
+
+
+def test_the_yearly_report_suppresses_small_use_figures_but_not_machine_counts(seeded):
+    import csv
+    import io
+    client = seeded.client("commune")
+    text = client.get("/tableau/export/rapport/rapport-annuel.csv").get_data().decode("utf-8-sig")
+    figures = dict(csv.reader(io.StringIO(text), delimiter=";"))
+    assert figures["Ordinateurs installés dans les mairies"] == "2"
+    assert figures["Communes servies"] == "1"
+    assert figures["Sessions"] == "15" and figures["Pages imprimées"] == "6"
+    assert figures["Heures d'utilisation (estimation)"] == "< 5"
+
+
+def test_a_donated_machine_is_recorded_before_any_enrolment(fresh_sqlite):
+    from conftest import csrf_token
+    client = fresh_sqlite.client("staff")
+    token = csrf_token(client.get("/tableau/materiel").get_data(as_text=True))
+    bad = client.post("/tableau/materiel", data={"csrf_token": token, "asset_tag": "don 1", "lifecycle_state": "donated"})
+    assert bad.status_code == 400 and "majuscules, chiffres et tirets" in bad.get_data(as_text=True)
+    done = client.post("/tableau/materiel", data={
+        "csrf_token": token, "asset_tag": "DON-0001", "lifecycle_state": "refurbished", "donor": "Cabinet Dupont",
+        "intake_date": "2026-10-02", "erasure_certificate": "EFF-2026-0107"})
+    assert done.status_code == 302
+    page = client.get("/tableau/materiel?cycle=refurbished").get_data(as_text=True)
+    assert "DON-0001" in page and "Cabinet Dupont" in page and "EFF-2026-0107" in page and "LUCH-001" not in page
+    assert "DON-0001" not in fresh_sqlite.client("commune").get("/tableau/materiel").get_data(as_text=True)
+    report = client.get("/tableau/export/rapport/parc-par-etape.csv").get_data().decode("utf-8-sig")
+    assert "Reconditionnée;0" in report  # the report counts enrolled machines; the register holds the rest

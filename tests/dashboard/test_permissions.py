@@ -38,6 +38,7 @@ PAGES = [
     ("/tableau/export/machines/LOUR-001/sante.csv", OTHER), ("/tableau/export/machines/LOUR-001/redemarrages.csv", OTHER),
     ("/tableau/export/glpi/LUCH-001.json", OWN), ("/tableau/export/glpi/LOUR-001.json", OTHER),
     ("/tableau/export/glpi.json", OWN), ("/tableau/export/lieux-mediation-numerique.csv", OWN),
+    ("/tableau/materiel", OWN), ("/tableau/materiel?cycle=deployed&page=1", OWN), ("/tableau/export/materiel.csv", OWN),
     ("/metrics", METRICS),
 ]
 
@@ -49,6 +50,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LUCH-001/commune", {"commune": LUCHON}),
     ("/tableau/machines/LOUR-001/cycle", {"lifecycle_state": "deployed", "donor": "Entreprise X"}),
     (f"/tableau/communes/{LOURDES}", {"postal_code": "65100"}),
+    ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
 ]
 
 

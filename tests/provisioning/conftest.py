@@ -107,6 +107,16 @@ class ProvisionResult:
     def log(self) -> str:
         return (self.run_dir / "artifacts" / "ansible" / "stdout").read_text(encoding="utf-8")
 
+    def changed_tasks(self) -> list[str]:
+        """The tasks Ansible reported as changed, with their diff when there is one."""
+        changed, task = [], ""
+        for line in self.log.splitlines():
+            if line.startswith("TASK [") or line.startswith("RUNNING HANDLER ["):
+                task = line.split("[", 1)[1].rsplit("]", 1)[0]
+            elif line.startswith("changed:"):
+                changed.append(task)
+        return changed
+
 
 def run_provision(*args: str, runs_dir: Path, timeout: int = 900) -> ProvisionResult:
     before = set(runs_dir.iterdir()) if runs_dir.exists() else set()

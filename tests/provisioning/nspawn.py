@@ -22,7 +22,8 @@ class BootedMachine:
         self.log = log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             ["systemd-nspawn", "--boot", "--directory", str(self.root), "--private-network", "--register=no",
-             "--keep-unit", "--console=passive", "--quiet"],
+             "--keep-unit", "--console=passive", "--quiet", "--timezone=off", "--resolv-conf=off",
+             "--link-journal=no"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

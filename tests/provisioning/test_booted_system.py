@@ -77,6 +77,7 @@ def test_kiosk_session_is_active_and_comes_back_after_kill_9(booted):
     assert booted.run("systemctl", "is-active", "kiosk-session.service").stdout.strip() == "active"
     session = _main_pid(booted, "kiosk-session.service")
     booted.run("kill", "-9", str(session))
+    _wait_for(lambda: booted.run("kill", "-0", str(first), check=False).returncode != 0, 30, "the old window to end")
     second = _wait_for(lambda: _stable_window(booted), 60, "the kiosk window after kill -9")
     assert second != first
     assert _main_pid(booted, "kiosk-session.service") != session

@@ -60,7 +60,7 @@ def test_check_mode_with_limit_changes_nothing_and_only_touches_the_named_host(p
                            "-e", str(extra_vars_file), runs_dir=tmp_path / "runs")
     assert result.returncode == 0, result.output[-3000:]
     assert "essai à blanc" in result.output
-    assert summary_row(result.output, provisioned.asset_tag)[3] == "0"
+    assert summary_row(result.output, provisioned.asset_tag)[3] == "0", result.changed_tasks()
     assert "ASSO-2026-0099" not in result.output
 
 
@@ -74,16 +74,21 @@ def test_a_failed_host_makes_the_run_exit_1_and_says_why(tmp_path, extra_vars_fi
     assert (result.run_dir / "artifacts" / "ansible" / "stdout").exists()
 
 
-def test_check_grades_a_debian_12_system_as_suitable(overlays):
+def test_check_reports_the_facts_of_a_real_debian_12_system(overlays):
+    """Through the chroot connection every fact but the disk is visible (a chroot has no mount of
+    its own), so the verdict names exactly that; over SSH the disk is measured too (see grade tests)."""
     overlay = overlays.create("check")
     proc = overlays.mount_proc(overlay)
     try:
         result = run_provision("check", str(overlay.root), "--connection", "chroot", runs_dir=overlay.upper)
     finally:
         overlays.unmount(proc)
-    assert result.returncode == 0, result.output
-    assert "Système : Debian 12" in result.output and "Processeur : x86_64" in result.output
-    assert "Ce poste convient." in result.output
+    assert "Processeur : x86_64" in result.output
+    assert re.search(r"Mémoire : \d+,\d Go", result.output)
+    assert re.search(r"Système : Debian 12\.\d+", result.output)
+    missing = [line for line in result.output.splitlines() if line.startswith("  - ")]
+    assert missing == ["  - taille du disque inconnue (le poste ne l'a pas donnée) : vérifiez qu'il a 16 Go au moins."]
+    assert result.returncode == 1
 
 
 def test_check_says_when_a_host_cannot_be_reached(tmp_path, system_or_skip):
@@ -113,3 +118,8 @@ def test_grading_names_what_is_missing(change, missing):
 def test_grading_accepts_the_minimum():
     verdict = grade({**GOOD_FACTS, "memtotal_mb": 1900, "mounts": [{"mount": "/", "size_total": 15_700_000_000}]})
     assert verdict.suitable and verdict.missing == []
+
+
+def test_grading_never_passes_a_disk_it_could_not_measure():
+    verdict = grade({**GOOD_FACTS, "mounts": []})
+    assert not verdict.suitable and "taille du disque inconnue" in verdict.missing[0]

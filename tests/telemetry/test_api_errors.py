@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from conftest import (
+from telemetry_helpers import (
     INSEE, FleetServer, checkin, checkin_body, enrol, health_record, new_code, post, postgres_schema, stored_counts,
 )
 

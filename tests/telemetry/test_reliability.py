@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from conftest import FleetServer, new_code, write_agent_settings
+from telemetry_helpers import FleetServer, new_code, write_agent_settings
 from kiosk.agent.clock import FakeClock
 from kiosk.agent.runner import Agent
 from kiosk.agent.settings import load_agent_settings

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from conftest import health_record, new_code, usage_record
+from telemetry_helpers import health_record, new_code, usage_record
 from provisioning.fleet import schema
 from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
 from provisioning.fleet.errors import ApiError

@@ -212,7 +212,7 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
-    shell_settings = ShellSettings(probe_host="127.0.0.1", probe_port=listener.getsockname()[1])
+    shell_settings = ShellSettings(probe_host="127.0.0.1", probe_port=listener.getsockname()[1], in_kiosk_window=True)
     events = EventLog(events_dir)
     printer = CupsPrinter(config.printer.name)
     server, thread = start_shell(config, events, documents, printer, 0, shell_settings)

@@ -43,3 +43,11 @@ class PlaceForm(FlaskForm):
         Optional(), Regexp(r"^\d{14}$", message="14 chiffres, sans espace.")])
     opening_hours = StringField("Horaires (format OpenStreetMap, par exemple Mo-Fr 09:00-12:00)", validators=[
         Optional(), Length(max=300), Regexp(r"^[A-Za-z0-9:,;\- ]+$", message="format OpenStreetMap : Mo 09:00-12:00; Tu ...")])
+
+
+class AssetForm(LifecycleForm):
+    """A machine recorded before it is enrolled (donated, being refurbished), or its record updated."""
+
+    asset_tag = StringField("Numéro d'inventaire (étiquette)", validators=[
+        DataRequired("Indiquez le numéro d'inventaire."),
+        Regexp(r"^[A-Z0-9][A-Z0-9-]{1,31}$", message="majuscules, chiffres et tirets, par exemple AB-0042.")])

@@ -42,7 +42,7 @@ def _is_dashboard_request() -> bool:
 def init_app(app: Flask) -> None:
     from provisioning.fleet import db as store_db
     from provisioning.fleet.accounts import store, views as account_views
-    from provisioning.fleet.dashboard import actions, pages, usage_pages
+    from provisioning.fleet.dashboard import actions, asset_register, pages, usage_pages
     from provisioning.fleet.exports import views as export_views
     from provisioning.fleet import metrics
 
@@ -72,7 +72,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.teardown_appcontext(close_db)
     for blueprint in (account_views.blueprint, pages.blueprint, actions.blueprint, usage_pages.blueprint,
-                      export_views.blueprint, metrics.blueprint):
+                      asset_register.blueprint, export_views.blueprint, metrics.blueprint):
         app.register_blueprint(blueprint)
 
     @app.after_request

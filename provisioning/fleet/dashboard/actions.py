@@ -13,8 +13,9 @@ from wtforms import SelectChoice
 from provisioning.fleet.accounts.access import FLEET_ROLES, db, engine, requires
 from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, PlaceForm
 from provisioning.fleet.dashboard import fleet_queries as queries
+from provisioning.fleet.dashboard.asset_register import save_asset
 from provisioning.fleet.dashboard.readmodel import dialect_insert, move_machine
-from provisioning.fleet.dashboard.tables import commune_places, machine_assets
+from provisioning.fleet.dashboard.tables import commune_places
 from provisioning.fleet.db import write_transaction
 from provisioning.fleet.enrolment import request_rotation, revoke_tokens
 from provisioning.fleet.schema import communes, devices
@@ -79,9 +80,7 @@ def lifecycle(asset_tag: str):
     values = {"lifecycle_state": form.lifecycle_state.data, "donor": form.donor.data or None,
               "intake_date": form.intake_date.data.isoformat() if form.intake_date.data else None,
               "erasure_certificate": form.erasure_certificate.data or None}
-    with write_transaction(engine()) as conn:
-        statement = dialect_insert(conn, machine_assets).values(asset_tag=asset_tag, crashes_7d=0, **values)
-        conn.execute(statement.on_conflict_do_update(index_elements=["asset_tag"], set_=values))
+    save_asset(engine(), asset_tag, values)
     flash("Cycle de vie enregistré.")
     return _back(asset_tag)
 

@@ -47,8 +47,8 @@ def bar_chart(title: str, points: list[tuple[str, float | None]], unit: str = ""
         parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_number(top * fraction)}</text>')
     label_every = max(1, len(points) // 8)
     for index, (label, value) in enumerate(points):
-        x = LEFT + index * slot + slot * 0.15
-        width = max(1.0, slot * 0.7)
+        width = max(1.0, min(slot * 0.7, 28.0))
+        x = LEFT + index * slot + (slot - width) / 2
         if value is not None:
             small = suppress_small and value < SMALL_COUNT_LIMIT
             shown = SMALL_COUNT_LIMIT if small else value

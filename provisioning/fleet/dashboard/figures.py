@@ -25,7 +25,8 @@ def csv_count(value: int | None) -> str:
 class FigureTable:
     """A table of the dashboard: shown on a page and exported as CSV under ``name``.
 
-    ``count_columns`` are the indexes of columns holding counts about residents' use, suppressed below 5.
+    ``count_columns`` are the indexes of columns holding counts about residents' use, suppressed below 5;
+    ``count_rows``, when given, limits that to those rows (a table mixing machine counts and use counts).
     """
 
     name: str
@@ -33,14 +34,18 @@ class FigureTable:
     headers: list[str]
     rows: list[list] = field(default_factory=list)
     count_columns: frozenset[int] = frozenset()
+    count_rows: frozenset[int] | None = None
 
     def cells(self, for_csv: bool = False) -> list[list[str]]:
         out = []
-        for row in self.rows:
+        for row_index, row in enumerate(self.rows):
             cells = []
+            suppressible = self.count_rows is None or row_index in self.count_rows
             for index, value in enumerate(row):
-                if index in self.count_columns:
+                if index in self.count_columns and suppressible:
                     cells.append(csv_count(value) if for_csv else shown_count(value))
+                elif isinstance(value, int) and not for_csv:
+                    cells.append(f"{value:,}".replace(",", "\u202f"))
                 elif value is None:
                     cells.append("" if for_csv else "—")
                 else:

@@ -161,3 +161,25 @@ def places(conn: sa.Connection, allowed_commune: str | None) -> list[sa.Row]:
     if allowed_commune is not None:
         statement = statement.where(communes.c.insee == allowed_commune)
     return conn.execute(statement.order_by(communes.c.name)).all()
+
+
+ASSET_PAGE_SIZE = 100
+
+
+def asset_register_rows(conn: sa.Connection, allowed_commune: str | None, lifecycle: str | None, page: int,
+           page_size: int = ASSET_PAGE_SIZE) -> tuple[list[sa.Row], int]:
+    """The asset register: every recorded machine, enrolled or not (a commune sees its enrolled ones)."""
+    source = assets.outerjoin(devices, devices.c.asset_tag == assets.c.asset_tag).outerjoin(
+        communes, communes.c.insee == devices.c.commune_insee)
+    conditions = []
+    if allowed_commune is not None:
+        conditions.append(devices.c.commune_insee == allowed_commune)
+    if lifecycle:
+        conditions.append(assets.c.lifecycle_state == lifecycle)
+    total = conn.execute(sa.select(sa.func.count()).select_from(source).where(*conditions)).scalar_one()
+    rows = conn.execute(sa.select(
+        assets.c.asset_tag, assets.c.lifecycle_state, assets.c.donor, assets.c.intake_date,
+        assets.c.erasure_certificate, devices.c.commune_insee, communes.c.name.label("commune_name"))
+        .select_from(source).where(*conditions).order_by(assets.c.asset_tag)
+        .limit(page_size).offset((max(1, page) - 1) * page_size)).all()
+    return rows, total

@@ -69,13 +69,21 @@ def machine_tables(conn, machine) -> tuple[list, dict]:
                            row.samples] for day, row in days])
     restart_table = FigureTable("redemarrages", "Démarrages du kiosque, jour par jour", ["Jour", "Démarrages"],
                                 [[day, count] for day, count in sorted(restarts.items())])
+    by_day = dict(days)
+    window = [(dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=offset)).isoformat()
+              for offset in range(HISTORY_DAYS - 1, -1, -1)]
+
+    def series(value) -> list[tuple[str, float | None]]:
+        return [(day[5:], value(by_day[day]) if day in by_day else None) for day in window]
+
     charts = {
-        "disk": bar_chart("Disque utilisé, maximum du jour (%)", [(d[5:], r.disk_used_max) for d, r in days], "%",
+        "disk": bar_chart("Disque utilisé, maximum du jour (%)", series(lambda r: r.disk_used_max), "%",
                           limit_line=90),
-        "memory": bar_chart("Mémoire utilisée, maximum du jour (%)", [(d[5:], r.memory_max) for d, r in days], "%"),
-        "temperature": bar_chart("Température maximale du jour (°C)",
-                                 [(d[5:], r.temperature_max) for d, r in days], "°C", limit_line=80),
-        "restarts": bar_chart("Démarrages du kiosque par jour", [(d[5:], c) for d, c in sorted(restarts.items())]),
+        "memory": bar_chart("Mémoire utilisée, maximum du jour (%)", series(lambda r: r.memory_max), "%"),
+        "temperature": bar_chart("Température maximale du jour (°C)", series(lambda r: r.temperature_max), "°C",
+                                 limit_line=80),
+        "restarts": bar_chart("Démarrages du kiosque par jour",
+                              [(day[5:], restarts.get(day)) for day in window]),
     }
     return [health, restart_table], charts
 

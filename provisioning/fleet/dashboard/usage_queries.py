@@ -118,9 +118,9 @@ def yearly_report(conn, year: int, commune: str | None) -> dict:
         ["Heures d'utilisation (estimation)", hours],
         ["Pages imprimées", totals.get("pages_printed", 0)],
         ["Ordinateurs reconditionnés remis dans l'année", handed_out],
-    ], frozenset({1}))
+    ], frozenset({1}), count_rows=frozenset({2, 3, 4}))  # machines and communes are not about residents
     stages = FigureTable("parc-par-etape", "Le parc par étape du cycle de vie", ["Étape", "Ordinateurs"],
-                            [[LIFECYCLE_LABELS[s], states.get(s, 0)] for s in LIFECYCLE_STATES], frozenset({1}))
+                            [[LIFECYCLE_LABELS[s], states.get(s, 0)] for s in LIFECYCLE_STATES])
     monthly = sessions_by_period(conn, start, end, commune, "month")
     monthly.name, monthly.title = "rapport-sessions-par-mois", "Sessions et pages imprimées, mois par mois"
     return {"summary": summary, "lifecycle": stages, "monthly": monthly}

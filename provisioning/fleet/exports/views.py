@@ -129,3 +129,11 @@ def mediation_csv():
     if skipped:
         response.headers["X-Lieux-Incomplets"] = str(len(skipped))
     return response
+
+
+@blueprint.get("/materiel.csv")
+@requires(*ALL_ROLES)
+def assets_csv():
+    from provisioning.fleet.dashboard.asset_register import register_table
+    table, _total, _page = register_table(page_size=ALL_MACHINES)
+    return _send(table)

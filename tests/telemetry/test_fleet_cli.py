@@ -1,0 +1,61 @@
+"""The ``fleet`` command: migrations, enrolment codes, token revocation and rotation, retention; French
+messages and exit code 2 on bad input. And the server refuses a placeholder secret outside tests."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from provisioning.fleet.cli import main
+from provisioning.fleet.enrolment import enrol
+from provisioning.fleet.errors import ApiError
+from provisioning.fleet.ingest import authenticate
+
+
+@pytest.fixture
+def fleet_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    monkeypatch.setenv("FLEET_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    from provisioning.fleet.db import make_engine
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_enrolment_code_then_revoke_and_rotate(fleet_env, capsys):
+    assert main(["enrolment-code", "65059", "--name", "Bagnères-de-Luchon", "--expected-interval-h", "24"]) == 0
+    code = capsys.readouterr().out.strip()
+    token = enrol(fleet_env, code, "AB-0042", "65059", time.time())["token"]
+    assert main(["tokens", "rotate", "AB-0042"]) == 0
+    assert authenticate(fleet_env, token).rotate_requested
+    assert main(["tokens", "revoke", "AB-0042"]) == 0
+    assert "1 jeton(s) révoqué(s)" in capsys.readouterr().out
+    with pytest.raises(ApiError):
+        authenticate(fleet_env, token)
+    assert main(["prune"]) == 0
+    with fleet_env.connect() as connection:
+        assert connection.exec_driver_sql("SELECT expected_interval_s FROM communes").scalar_one() == 86400
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["enrolment-code", "3104"], "code INSEE « 3104 » invalide"),
+    (["enrolment-code", "31042"], "commune 31042 inconnue"),
+    (["tokens", "revoke", "AB-9999"], "aucune borne"),
+    (["tokens", "rotate", "not a tag"], "numéro d'inventaire"),
+    (["enrolment-code"], "Missing argument"),
+])
+def test_bad_input_exits_2_with_one_sentence(fleet_env, capsys, argv, words):
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert words in error and "Traceback" not in error
+
+
+def test_placeholder_secret_is_refused_outside_tests(tmp_path):
+    from provisioning.fleet import create_app
+    from provisioning.fleet.settings import SettingsError
+    for secret in ("", "change-me"):
+        with pytest.raises(SettingsError, match="FLEET_SECRET_KEY"):
+            create_app({"database_url": f"sqlite:///{tmp_path / 'x.db'}", "secret_key": secret})
+    assert create_app({"database_url": f"sqlite:///{tmp_path / 'x.db'}", "secret_key": "k" * 40})
