@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("directory", metavar="DOSSIER", help="dossier qui contient kiosk.yaml")
     serve.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port d'écoute (défaut : 8080)")
+    serve.add_argument("--events-dir", metavar="DOSSIER", default=None,
+                       help="dossier des événements partagé avec l'agent (défaut : aucun enregistrement)")
 
     run = commands.add_parser("run", help="Lancer la fenêtre du kiosque (plein écran verrouillé).")
     run.add_argument("directory", metavar="DOSSIER", help="dossier qui contient kiosk.yaml")
@@ -51,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration valide : {config.commune.name}, {len(config.tiles)} tuiles.")
         return 0
     if args.command == "serve":
+        from kiosk.events import EventLog
         from kiosk.shell.server import serve_forever
-        return serve_forever(config, host=args.host, port=args.port)
+        events = EventLog(args.events_dir) if args.events_dir else None
+        return serve_forever(config, host=args.host, port=args.port, events=events)
     if args.command == "run":
         from pathlib import Path
 

@@ -96,11 +96,14 @@ class PywebviewHost:
             self._close()
             return False
         self.kiosk.show()
+        # pywebview sets ``shown`` when its own web view becomes visible; that view was replaced, so
+        # the kiosk says it: pywebview's window API (destroy, size...) waits for this event.
+        self.window.events.shown.set()
         if self.on_ready is not None:
             self.on_ready(self.kiosk)
         return False
 
-    def _closing(self, _window) -> bool:
+    def _closing(self, window) -> bool:  # pywebview passes the window to a parameter named so
         """pywebview's ``closing``: returning False cancels the close (a locked kiosk cannot be closed)."""
         return self.windowed or self.stopping
 
@@ -114,7 +117,9 @@ class PywebviewHost:
     def _close(self) -> bool:
         self.stopping = True
         if self.window is not None and self.window.native is not None:
-            self.window.destroy()  # pywebview's own close path: closing (allowed now), destroy, closed
+            # What Window.destroy() does, without waiting for ``shown`` (we may be before it, on the
+            # GTK thread): pywebview's close path, on idle: closing (allowed now), destroy, closed.
+            self.window.gui.destroy_window(self.window.uid)
         return False
 
     def _on_stop_signal(self, *_args) -> bool:
