@@ -23,7 +23,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config" / "demo"
-STATE = ROOT / ".state" / "demo"
 BIN = Path(sys.executable).parent
 DEMO_ASSET_TAG = "DEMO-0001"
 
@@ -52,11 +51,11 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 30) ->
     raise RuntimeError(f"le serveur du parc ne répond pas sur {url}")
 
 
-def start_fleet(port: int) -> tuple[subprocess.Popen, str, str, str]:
+def start_fleet(port: int, state: Path) -> tuple[subprocess.Popen, str, str, str]:
     """Prepare and start the local fleet server; returns it, the enrolment code and the demo login."""
     from provisioning.fleet.dashboard.demo import prepare_demo_fleet
 
-    database_url = f"sqlite:///{STATE / 'fleet.db'}"
+    database_url = f"sqlite:///{state / 'fleet.db'}"
     demo = prepare_demo_fleet(database_url, DEMO_CONFIG, expected_interval_s=60)
     environment = dict(os.environ, FLEET_DATABASE_URL=database_url, FLEET_SECRET_KEY=secrets.token_urlsafe(48),
                        FLEET_SESSION_COOKIE_SECURE="0")  # plain http on loopback, for the demo only
@@ -66,16 +65,16 @@ def start_fleet(port: int) -> tuple[subprocess.Popen, str, str, str]:
     return server, demo.enrolment_code, demo.username, demo.password
 
 
-def start_agent(fleet_url: str, enrolment_code: str, events_dir: Path) -> subprocess.Popen:
-    state_dir = STATE / "agent"
-    code_file = STATE / "enrolment-code"
+def start_agent(fleet_url: str, enrolment_code: str, state: Path) -> subprocess.Popen:
+    state_dir = state / "agent"
+    code_file = state / "enrolment-code"
     if not (state_dir / "token.json").exists():
         code_file.write_text(enrolment_code + "\n")
         code_file.chmod(0o600)
     settings = {"fleet_url": fleet_url, "asset_tag": DEMO_ASSET_TAG, "commune_insee": "31042",
                 "enrolment_code_file": str(code_file), "state_dir": str(state_dir),
-                "events_dir": str(events_dir), "interval_s": 15}
-    settings_file = STATE / "agent.yaml"
+                "events_dir": str(state / "events"), "interval_s": 15}
+    settings_file = state / "agent.yaml"
     settings_file.write_text(yaml.safe_dump(settings))
     return subprocess.Popen([str(BIN / "kiosk"), "agent", "--settings", str(settings_file)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -86,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="port de l'accueil sans écran (défaut : 8080)")
     parser.add_argument("--fleet-port", type=int, default=8000, help="port du tableau de bord (défaut : 8000)")
     parser.add_argument("--no-window", action="store_true", help="servir l'accueil même si un écran est présent")
+    parser.add_argument("--state", type=Path, default=ROOT / ".state" / "demo",
+                        help="dossier des données de la démonstration (défaut : .state/demo)")
     args = parser.parse_args(argv)
 
     # A stop request ends the demo like Ctrl+C does, so that everything it started is stopped too.
@@ -93,14 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     kiosk = str(BIN / "kiosk")
     if subprocess.run([kiosk, "check-config", str(DEMO_CONFIG)]).returncode != 0:
         return 2
-    STATE.mkdir(parents=True, exist_ok=True)
-    events_dir = STATE / "events"
+    state = args.state.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    events_dir = state / "events"
     children: list[subprocess.Popen] = []
     try:
         fleet_port = free_port(args.fleet_port)
-        fleet, code, username, password = start_fleet(fleet_port)
+        fleet, code, username, password = start_fleet(fleet_port, state)
         children.append(fleet)
-        children.append(start_agent(f"http://127.0.0.1:{fleet_port}", code, events_dir))
+        children.append(start_agent(f"http://127.0.0.1:{fleet_port}", code, state))
         print(f"Tableau de bord du parc : http://127.0.0.1:{fleet_port}/tableau/", flush=True)
         print(f"  identifiant : {username}   mot de passe : {password}   (nouveau à chaque lancement)", flush=True)
         print(f"  le kiosque de démonstration ({DEMO_ASSET_TAG}) y remonte son état et son usage anonyme.", flush=True)
