@@ -16,7 +16,7 @@ from provisioning.provision.inventory import InventoryError, load_inventory
 from provisioning.provision.machine_check import UnreachableError, gather_facts, grade
 from provisioning.provision.progress import RunDisplay, summary_table
 from provisioning.provision.runner import PlaybookRun, results_by_host
-from provisioning.provision.wheelhouse import WheelhouseError, build_wheelhouse
+from provisioning.provision.wheelhouse import WheelhouseError, build_wheelhouse, existing_wheelhouse
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -66,13 +66,16 @@ def check(host: str, user: str, port: int, connection: str) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Essai à blanc : montrer ce qui changerait, sans rien modifier.")
 @click.option("--ask-become-pass", "-K", "ask_become_pass", is_flag=True,
               help="Demander le mot de passe sudo du compte SSH (celui créé à l'installation de Debian).")
+@click.option("--wheelhouse", "wheelhouse_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Réutiliser les paquets d'une installation précédente (son dossier wheelhouse/) au lieu de les "
+                   "reconstruire : utile sans accès à Internet.")
 @click.option("--extra-vars", "-e", "extra_vars", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Fichier YAML de variables Ansible en plus (usage avancé).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"Où garder le journal de chaque installation (défaut : ~/.local/state/mairie-kiosk/provision, "
                    f"ou ${RUNS_DIR_VARIABLE}).")
 def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_become_pass: bool,
-        extra_vars: Path | None, runs_dir: Path | None) -> None:
+        wheelhouse_dir: Path | None, extra_vars: Path | None, runs_dir: Path | None) -> None:
     console = Console()
     names = [name.strip() for value in limit for name in value.split(",") if name.strip()]
     try:
@@ -88,15 +91,26 @@ def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_beco
     become_password = click.prompt(f"Mot de passe sudo de {inventory.association.ssh_user} sur les postes",
                                    hide_input=True) if ask_become_pass else None
 
+    reused = None
+    if wheelhouse_dir is not None:
+        try:
+            reused = existing_wheelhouse(wheelhouse_dir)
+        except WheelhouseError as error:
+            console.print(f"--wheelhouse : {error}", highlight=False, markup=False)
+            sys.exit(EXIT_BAD_INPUT)
+
     run_dir = (runs_dir or default_runs_dir()) / dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     run_dir.mkdir(parents=True)
     console.print(f"Journal de cette installation : {run_dir}", highlight=False)
-    with console.status("Construction du paquet du kiosque…"):
-        try:
-            wheelhouse = build_wheelhouse(PROJECT_ROOT, run_dir / "wheelhouse", run_dir / "build.log")
-        except WheelhouseError as error:
-            console.print(f"[bold red]Erreur :[/] {error}", highlight=False)
-            sys.exit(EXIT_FAILED)
+    if reused:
+        wheelhouse = reused
+    else:
+        with console.status("Construction du paquet du kiosque…"):
+            try:
+                wheelhouse = build_wheelhouse(PROJECT_ROOT, run_dir / "wheelhouse", run_dir / "build.log")
+            except WheelhouseError as error:
+                console.print(f"[bold red]Erreur :[/] {error}", highlight=False)
+                sys.exit(EXIT_FAILED)
     console.print(f"Paquet du kiosque prêt : version {wheelhouse.version}.", highlight=False)
     wheelhouse_archive = pack([wheelhouse.directory], run_dir / "wheelhouse.tar", "*.whl")
     pictograms_archive = pack([PROJECT_ROOT / "config" / "pictograms", inventory.pictograms_dir],

@@ -21,6 +21,7 @@ import yaml
 
 PLAYBOOK = "site.yml"
 IDENT = "ansible"
+FRENCH_BUILTIN_TASKS = {"Gathering Facts": "Collecter les informations du poste."}
 RESULT_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable"}
 
 
@@ -122,6 +123,7 @@ class PlaybookRun:
         data = event.get("event_data", {})
         if kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
             name = data.get("task", "")
+            name = FRENCH_BUILTIN_TASKS.get(name, name)
             role = data.get("role")
             listener.task_started(f"{role} : {name}" if role else name, kind == "playbook_on_handler_task_start")
             return

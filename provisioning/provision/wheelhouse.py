@@ -65,3 +65,13 @@ def build_wheelhouse(project_root: Path, destination: Path, log_file: Path) -> W
         raise WheelhouseError(f"le paquet du kiosque est introuvable dans {destination}. Détails dans {log_file}.")
     version = wheels[0].name.split("-")[1]
     return Wheelhouse(directory=destination, version=version, project_wheel=wheels[0])
+
+
+def existing_wheelhouse(directory: Path) -> Wheelhouse:
+    """A wheelhouse an earlier run built (its ``wheelhouse/`` folder), to install the very same files
+    again, for instance at a town hall without access to PyPI."""
+    wheels = sorted(directory.glob(f"{PROJECT_NAME}-*.whl")) if directory.is_dir() else []
+    if len(wheels) != 1:
+        raise WheelhouseError(f"{directory} : il faut un dossier wheelhouse/ d'une installation précédente, "
+                              f"avec un seul paquet {PROJECT_NAME}-….whl (trouvé : {len(wheels)}).")
+    return Wheelhouse(directory=directory, version=wheels[0].name.split("-")[1], project_wheel=wheels[0])

@@ -26,7 +26,7 @@ def test_run_shows_live_progress(provisioned):
     totals = {int(total) for _, total, _, _, _ in steps}
     assert len(totals) == 1 and totals.pop() >= 80
     assert [int(done) for done, *_ in steps] == sorted(int(done) for done, *_ in steps)
-    assert any(name.startswith("kiosk : Install the exact version") for _, _, name, _, _ in steps)
+    assert any(name.startswith("kiosk : Installer la version exacte") for _, _, name, _, _ in steps)
     assert any(name.startswith("enrolment : ") for _, _, name, _, _ in steps)
 
 
@@ -57,7 +57,8 @@ def test_check_mode_with_limit_changes_nothing_and_only_touches_the_named_host(p
         data["machines"].append(other)
     inventory = write_inventory(tmp_path / "inventory", str(provisioned.root), add_unreachable_machine)
     result = run_provision("run", str(inventory), "--check", "--limit", provisioned.asset_tag,
-                           "-e", str(extra_vars_file), runs_dir=tmp_path / "runs")
+                           "-e", str(extra_vars_file), "--wheelhouse", str(provisioned.first.run_dir / "wheelhouse"),
+                           runs_dir=tmp_path / "runs")
     assert result.returncode == 0, result.output[-3000:]
     assert "essai à blanc" in result.output
     assert summary_row(result.output, provisioned.asset_tag)[3] == "0", result.changed_tasks()

@@ -69,6 +69,12 @@ def write_config(directory: Path, service_url: str) -> Path:
     return directory
 
 
+@pytest.fixture
+def make_config():
+    """``make_config(directory, service_url)``: a test configuration whose one tile opens service_url."""
+    return write_config
+
+
 @pytest.fixture(scope="session")
 def config_dir(tmp_path_factory, sites):
     return write_config(tmp_path_factory.mktemp("config"), sites.allowed_url("/service"))

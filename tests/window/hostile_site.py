@@ -34,6 +34,11 @@ def hostile_pages(forbidden: str, allowed: str) -> dict[str, str]:
         "blank-allowed": link(f"{allowed}/service?popup", 'target="_blank"'),
         "window-open": button(f"window.open('{forbidden}/open')"),
         "window-open-allowed": button(f"window.open('{allowed}/service?open')"),
+        # Two escapes on one page: a target=_blank link (upper half) and a window.open button (lower half).
+        "popups": _page(f'<a href="{forbidden}/blank-tab" target="_blank" style="position:fixed;left:0;right:0;top:0;'
+                        f'height:50%;font-size:40px;background:#ffe9a8">Nouvel onglet</a>'
+                        f'<button onclick="window.open(\'{forbidden}/open-tab\')" style="position:fixed;left:0;right:0;'
+                        f'bottom:0;height:50%;font-size:40px;background:#c8e6ff;border:0">Nouvelle fenêtre</button>'),
         "iframe": _page(f'<h1>Cadre</h1><iframe src="{forbidden}/iframe" width="400" height="200"></iframe>'),
         "file": link("file:///etc/passwd"),
         "data": link("data:text/html,<h1>data</h1>"),

@@ -141,3 +141,11 @@ def test_settings_are_checked_and_documented():
     for name, (_default, help_text) in documented_settings().items():
         assert help_text, name
         assert f"`{name}`" in text, f"docs/window.md does not document the setting {name}"
+
+
+@pytest.mark.parametrize("seconds, words", [(60, "dans 60 secondes."), (2, "dans 2 secondes."), (1, "dans 1 seconde."),
+                                            (0, "dans 0 seconde.")])
+def test_idle_countdown_speaks_french_singular_and_plural(seconds, words):
+    from kiosk.window.chrome import countdown_text
+
+    assert words in countdown_text(seconds)

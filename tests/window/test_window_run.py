@@ -1,4 +1,8 @@
-"""``kiosk run`` as the supervisor starts it: a real process on its own Xvfb display."""
+"""``kiosk run`` as the supervisor starts it: a real process on its own Xvfb display.
+
+This is the pywebview path (pywebview's GTK window adopted by the kiosk, ``webview.start()`` owning
+the main loop); the in-process tests drive the same KioskWindow on a plain Gtk.Window.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ import subprocess
 import sys
 import time
 
+import json
+import re
+
+import psutil
 import pytest
 
 from xdisplay import SCREEN, start_xvfb
@@ -25,6 +33,31 @@ def viewable_windows(display: str) -> list[str]:
     out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Point numérique"],
                          capture_output=True, text=True, env=env).stdout.split()
     return [subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env).stdout for wid in out]
+
+
+def web_processes(process: subprocess.Popen) -> list[psutil.Process]:
+    return [child for child in psutil.Process(process.pid).children(recursive=True)
+            if child.name() == "WebKitWebProcess"]
+
+
+def pixel(display: str, x: int, y: int) -> str:
+    """The colour of one pixel of a display's root window, as #RRGGBB (ImageMagick's import)."""
+    out = subprocess.run(["import", "-display", display, "-window", "root", "-crop", f"1x1+{x}+{y}", "-depth", "8", "txt:-"],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    return re.search(r"#[0-9A-F]{6}\b", out.upper()).group(0)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def read_events(events_dir) -> list[dict]:
+    path = events_dir / "current.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.fixture
@@ -49,6 +82,8 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
         width = f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
         assert width is (not windowed)
         assert process.poll() is None
+        # pywebview's own web view was disposed of: one web process, the kiosk's.
+        wait_for(lambda: len(web_processes(process)) == 1, 10, "a single web process")
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=15)
         assert process.returncode == 0, err
@@ -70,3 +105,69 @@ def test_kiosk_run_without_a_display_exits_non_zero(config_dir):
     process = kiosk_run(str(config_dir), env=env)
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 1 and "Pas d'écran" in err
+
+
+def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites, make_config, tmp_path):
+    """Through the running process: a tile's page opens a target=_blank link and a window.open to a
+    host that is not allowed; the forbidden server gets nothing, the one window stays on top."""
+    # Where things are on the screen, from the in-process kiosk (same screen size, same layout).
+    centre = driver.js("(() => { const r = document.querySelector('a.tuile').getBoundingClientRect();"
+                       " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+    kiosk = driver.kiosk
+    tile = kiosk.view.translate_coordinates(kiosk.window, int(centre[0]), int(centre[1]))
+    home_button = kiosk.toolbar.buttons["home"]
+    allocation = home_button.get_allocation()
+    home = home_button.translate_coordinates(kiosk.window, allocation.width // 2, allocation.height // 2)
+    view_top = kiosk.view.translate_coordinates(kiosk.window, 0, 0)[1]
+    upper, lower = (view_top + (SCREEN[1] - view_top) // 4, view_top + (SCREEN[1] - view_top) * 3 // 4)
+
+    config = make_config(tmp_path / "config", sites.page("popups"))
+    events_dir = tmp_path / "events"
+    env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1",
+           "KIOSK_SHELL_PROBE_PORT": str(sites.allowed.server_port)}
+    process = kiosk_run(str(config), "--events-dir", str(events_dir), env=env)
+
+    def click(x: int, y: int) -> None:
+        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], env=env, check=True, timeout=10)
+
+    def refusals() -> int:
+        return sum(1 for event in read_events(events_dir)
+                   if event["kind"] == "navigation_refused" and event.get("host") == "127.0.0.2")
+
+    def open_tile(times: int) -> None:
+        click(*tile)
+        wait_for(lambda: sum(path == "/hostile/popups" for _m, path, _c in sites.allowed.requests) == times, 15,
+                 "the tile's page")
+        time.sleep(1.0)  # let it render before clicking in it
+
+    try:
+        wait_for(lambda: any(event["kind"] == "kiosk_started" for event in read_events(events_dir)), 30,
+                 "the kiosk to start")
+        wait_for(lambda: pixel(display, 1000, 40) == "#14325C", 15, "the toolbar on the screen")
+        time.sleep(1.5)  # the home page's first paint
+        sites.reset()
+        open_tile(1)
+        click(SCREEN[0] // 2, upper)  # target=_blank
+        wait_for(lambda: refusals() == 1, 10, "the refused popup link")
+        click(*home)
+        time.sleep(1.5)
+        open_tile(2)
+        click(SCREEN[0] // 2, lower)  # window.open
+        wait_for(lambda: refusals() == 2, 10, "the refused window.open")
+        time.sleep(1.0)
+
+        assert sites.forbidden.requests == []
+        windows = viewable_windows(display)
+        assert len(windows) == 1
+        assert f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
+        assert "Absolute upper-left X:  0" in windows[0] and "Absolute upper-left Y:  0" in windows[0]
+        assert pixel(display, 1000, 40) == "#14325C"  # the native toolbar, between its two button groups
+        assert len(web_processes(process)) == 1
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=15)
+        assert process.returncode == 0, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=15)
