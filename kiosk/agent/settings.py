@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from kiosk.problems import ConfigError, ConfigProblem
+
 ASSET_TAG = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 
@@ -34,22 +36,11 @@ class AgentSettings:
     spool_quota_mb: int = 50
 
 
-@dataclass(frozen=True)
-class SettingsProblem:
-    file: Path
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
-        return f"{where}: {self.field} : {self.message}"
+SettingsProblem = ConfigProblem  # the same error shape as the kiosk's configuration
 
 
-class AgentSettingsError(Exception):
-    def __init__(self, problems: list[SettingsProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
+class AgentSettingsError(ConfigError):
+    """The agent's settings cannot be used; ``problems`` lists every reason."""
 
 
 def _is_loopback(host: str) -> bool:

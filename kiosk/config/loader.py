@@ -14,8 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk.config.messages import french_message
 from kiosk.config.models import TILE_TAGS, Catalog, Category, Fleet, Help, Idle, LocalTile, OpeningHours, Printer, Commune, Site
-from kiosk.config.problems import ConfigError, ConfigProblem
-from kiosk.config.yamlfile import YamlDocument, read_yaml
+from kiosk.problems import ConfigError, ConfigProblem
+from kiosk.yamlfile import YamlDocument, read_yaml
 from kiosk.hosts import host_allowed, url_host
 
 SITE_FILE = "kiosk.yaml"

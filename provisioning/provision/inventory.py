@@ -24,7 +24,7 @@ from typing_extensions import Annotated
 from kiosk.config import ConfigError, ConfigProblem, load_config
 from kiosk.config.messages import french_message
 from kiosk.config.models import TILE_TAGS, Site, WebUrl
-from kiosk.config.yamlfile import YamlDocument, read_yaml
+from kiosk.yamlfile import YamlDocument, read_yaml
 
 FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 SET_BY_PROVISION = ("catalog", "fleet")

@@ -1,4 +1,4 @@
-"""The one shape of a configuration error: which file, which line, which field, and what to do."""
+"""The one shape of a configuration error (kiosk.yaml, agent.yaml, inventories): file, line, field, what to do."""
 
 from __future__ import annotations
 

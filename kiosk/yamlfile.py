@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from kiosk.config.problems import ConfigProblem
+from kiosk.problems import ConfigProblem
 
 Location = tuple[str | int, ...]
 
