@@ -95,6 +95,7 @@ class PywebviewHost:
         if self.stopping:
             self._close()
             return False
+        self._release_pywebview_view()
         self.kiosk.show()
         # pywebview sets ``shown`` when its own web view becomes visible; that view was replaced, so
         # the kiosk says it: pywebview's window API (destroy, size...) waits for this event.
@@ -102,6 +103,23 @@ class PywebviewHost:
         if self.on_ready is not None:
             self.on_ready(self.kiosk)
         return False
+
+    def _release_pywebview_view(self) -> None:
+        """Let pywebview's own web view (destroyed at adoption) and its web context go.
+
+        pywebview's GTK BrowserView keeps Python references to its view and to the context's cookie
+        manager, which keep the context, and its network process (about 20 MB), alive. The cookie
+        manager is WebKit's own object (transfer none): it must be released before the context is,
+        or releasing it later touches freed memory (measured: a segmentation fault at exit).
+        """
+        from webview.platforms.gtk import BrowserView
+
+        browser = BrowserView.instances.get(self.window.uid)
+        if browser is None or not hasattr(browser, "webview"):
+            return
+        if hasattr(browser, "cookie_manager"):
+            browser.cookie_manager = None
+        browser.webview = None
 
     def _closing(self, window) -> bool:  # pywebview passes the window to a parameter named so
         """pywebview's ``closing``: returning False cancels the close (a locked kiosk cannot be closed)."""

@@ -18,7 +18,7 @@ import re
 import psutil
 import pytest
 
-from xdisplay import SCREEN, start_xvfb
+from xdisplay import SCREEN, send_close_request, start_xvfb
 
 pytestmark = pytest.mark.window
 
@@ -35,9 +35,8 @@ def viewable_windows(display: str) -> list[str]:
     return [subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env).stdout for wid in out]
 
 
-def web_processes(process: subprocess.Popen) -> list[psutil.Process]:
-    return [child for child in psutil.Process(process.pid).children(recursive=True)
-            if child.name() == "WebKitWebProcess"]
+def web_processes(process: subprocess.Popen, name: str = "WebKitWebProcess") -> list[psutil.Process]:
+    return [child for child in psutil.Process(process.pid).children(recursive=True) if child.name() == name]
 
 
 def pixel(display: str, x: int, y: int) -> str:
@@ -82,12 +81,41 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
         width = f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
         assert width is (not windowed)
         assert process.poll() is None
-        # pywebview's own web view was disposed of: one web process, the kiosk's.
+        # pywebview's own web view and web context were disposed of: one web process and one
+        # network process, the kiosk's session view's.
         wait_for(lambda: len(web_processes(process)) == 1, 10, "a single web process")
+        wait_for(lambda: len(web_processes(process, "WebKitNetworkProcess")) == 1, 10, "a single network process")
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=15)
         assert process.returncode == 0, err
         assert '"kind":"kiosk_started"' in (tmp_path / "events" / "current.jsonl").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=15)
+
+
+@pytest.mark.parametrize("windowed", [False, True], ids=["locked", "windowed"])
+def test_a_close_request_closes_only_the_demo_window(display, config_dir, tmp_path, windowed):
+    """The window manager's close button (WM_DELETE_WINDOW) goes through pywebview's ``closing`` event."""
+    env = {**os.environ, "DISPLAY": display}
+    args = [str(config_dir), "--events-dir", str(tmp_path / "events")] + (["--windowed"] if windowed else [])
+    process = kiosk_run(*args, env=env)
+    try:
+        ids = []
+        wait_for(lambda: ids.extend(subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Point numérique"],
+                                                   capture_output=True, text=True, env=env).stdout.split()) or ids,
+                 20, "the kiosk window")
+        time.sleep(1.0)
+        send_close_request(display, int(ids[0]))
+        if windowed:
+            assert process.wait(timeout=15) == 0
+        else:
+            time.sleep(2.0)
+            assert process.poll() is None
+            assert len(viewable_windows(display)) == 1
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
     finally:
         if process.poll() is None:
             process.kill()
