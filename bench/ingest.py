@@ -61,10 +61,13 @@ ROUNDS_PER_PHASE = 6  # pre-built check-ins per kiosk and phase (each kiosk's se
 
 def client(port: int, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
     """One load-generator process: builds its bodies first, then a closed loop of requests."""
-    at = time.time()
+    # Like real agents, each kiosk's successive check-ins carry later samples (one interval apart),
+    # all in the past: a day ago for the first round.
+    start = time.time() - 86400
     bodies = []
     if mode == "checkin":
         for round_index in range(first_round, first_round + ROUNDS_PER_PHASE):
+            at = start + round_index * DEFAULT_INTERVAL_S
             for token in tokens:
                 bodies.append((token, checkin_body(round_index * RECORDS_PER_CHECKIN + 1, at)))
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -31,4 +31,6 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     from provisioning.fleet import dashboard
     dashboard.init_app(app)  # the staff pages, /metrics and exports (provisioning/fleet/dashboard/)
+    from provisioning.fleet.checkin_endpoint import CheckinEndpoint
+    app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask
     return app

@@ -1,18 +1,22 @@
-"""Reading a request body safely: size limit on the wire and once inflated, gzip, strict JSON."""
+"""Reading a request body safely: size limit on the wire and once inflated, gzip, strict JSON.
+
+Works on the WSGI environ itself, so the check-in endpoint (:mod:`provisioning.fleet.checkin_endpoint`)
+reads its body without building a Flask request; Flask views pass ``request.environ``.
+"""
 
 from __future__ import annotations
 
 import json
 import zlib
 
-from flask import Request
-
 from kiosk.protocol import MAX_INFLATED_BYTES
 from provisioning.fleet.errors import ApiError
 
-
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
 def _inflate(raw: bytes) -> bytes:
@@ -30,24 +34,41 @@ def _inflate(raw: bytes) -> bytes:
     return data
 
 
-def read_json(request: Request, max_body_bytes: int):
+def _content_length(environ: dict) -> int | None:
+    value = environ.get("CONTENT_LENGTH")
+    if not value:
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ApiError(400, "the Content-Length header is not a number", [f"Content-Length: {value:.40}"]) from None
+
+
+def read_json(environ: dict, max_body_bytes: int):
     """The request's JSON document, or an :class:`ApiError` saying what is wrong with it."""
-    if request.mimetype != "application/json":
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if mimetype != "application/json":
         raise ApiError(415, "the body must be JSON (Content-Type: application/json)",
-                       [f"Content-Type: {request.mimetype or 'missing'}"])
-    length = request.content_length
+                       [f"Content-Type: {mimetype or 'missing'}"])
+    length = _content_length(environ)
     if length is not None and length > max_body_bytes:
         raise ApiError(413, f"the body is larger than {max_body_bytes} bytes")
-    # Read what Content-Length announces (checked above), or up to the limit when it is absent.
-    raw = request.stream.read(length if length is not None else max_body_bytes + 1)
+    stream = environ["wsgi.input"]
+    if length is not None:
+        raw = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):  # chunked upload: read up to the limit
+        raw = stream.read(max_body_bytes + 1)
+    else:  # no length and a stream that may never end: nothing safe to read
+        raw = b""
     if len(raw) > max_body_bytes:
         raise ApiError(413, f"the body is larger than {max_body_bytes} bytes")
-    encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() or "identity"
     if encoding == "gzip":
         raw = _inflate(raw)
     elif encoding != "identity":
         raise ApiError(415, "unsupported Content-Encoding (use gzip or none)", [f"Content-Encoding: {encoding}"])
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        # What json.loads(bytes) does (UTF-8/16/32 detection), without building a decoder per call.
+        return _decode_json(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, "the body is not valid JSON", [str(error)]) from None

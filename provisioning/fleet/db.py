@@ -56,6 +56,10 @@ def get_engine() -> Engine:
     return current_app.extensions["fleet_engine"]
 
 
+def get_engine_of(app: Flask) -> Engine:
+    return app.extensions["fleet_engine"]
+
+
 _writer_locks: dict[str, int] = {}
 
 
@@ -84,6 +88,31 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             connection = connection.execution_options(write=True)
             with connection.begin():
                 yield connection
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def raw_write_transaction(engine: Engine, dbapi_connection) -> Iterator:
+    """A write transaction on a driver connection checked out with ``engine.raw_connection()``, for the
+    check-in hot path: yields a cursor; commits on success, rolls back on any error."""
+    sqlite = engine.dialect.name == "sqlite"
+    lock = _writer_lock_fd(engine) if sqlite else None
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            dbapi_connection.commit()
+        except BaseException:
+            dbapi_connection.rollback()
+            raise
+        finally:
+            cursor.close()
     finally:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -131,21 +131,8 @@ def request_rotation(engine: Engine, asset_tag: str, now: float) -> None:
         connection.execute(update(devices).where(devices.c.id == device_id).values(rotate_requested_at=now))
 
 
-def rotate_in_checkin(connection: Connection, device_id: int, now: float) -> str:
-    """Hand out a pending token (replacing any earlier pending one whose answer may have been lost)."""
-    connection.execute(update(device_tokens).where(
-        (device_tokens.c.device_id == device_id) & device_tokens.c.pending & device_tokens.c.revoked_at.is_(None)
-    ).values(revoked_at=now))
-    return _issue_token(connection, device_id, now, pending=True)
-
-
-def promote_pending_token(connection: Connection, device_id: int, token_id: int, now: float) -> None:
-    """First use of a rotated token: it becomes the only valid one."""
-    connection.execute(update(device_tokens).where(
-        (device_tokens.c.device_id == device_id) & (device_tokens.c.id != token_id)
-        & device_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
-    connection.execute(update(device_tokens).where(device_tokens.c.id == token_id).values(pending=False))
-    connection.execute(update(devices).where(devices.c.id == device_id).values(rotate_requested_at=None))
+# Rotation inside a check-in (handing out and promoting pending tokens) lives in ingest.py, on the
+# check-in's own transaction.
 
 
 def count_active_tokens(connection: Connection, device_id: int) -> int:

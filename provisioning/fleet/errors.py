@@ -24,8 +24,12 @@ class ApiError(Exception):
         self.errors = list(errors or [])
 
 
+def error_document(status: int, error: str, errors: list[str] | None = None) -> dict:
+    return {"ok": False, "error": error, "errors": list(errors or []), "status": status}
+
+
 def error_response(status: int, error: str, errors: list[str] | None = None):
-    response = jsonify({"ok": False, "error": error, "errors": list(errors or []), "status": status})
+    response = jsonify(error_document(status, error, errors))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="fleet"'

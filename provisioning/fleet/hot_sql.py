@@ -29,11 +29,31 @@ WHERE t.token_sha256 = :digest
 """
 
 # First statement of the transaction: on PostgreSQL it also locks the device's row, so two check-ins
-# of one machine never interleave (SQLite's BEGIN IMMEDIATE already serialises writers).
+# of one machine never interleave (SQLite's BEGIN IMMEDIATE already serialises writers). It matches no
+# row when the token was revoked since it was checked: a revocation takes effect even mid-request.
 TOUCH_DEVICE = """
 UPDATE devices SET last_seen_at = :now,
     last_seq = CASE WHEN last_seq < :top THEN :top ELSE last_seq END
 WHERE id = :device_id
+  AND EXISTS (SELECT 1 FROM device_tokens WHERE id = :token_id AND revoked_at IS NULL)
+RETURNING asset_tag, commune_insee
+"""
+
+# Rotation (rare): the first use of a pending token revokes the others; a requested rotation hands
+# out a new pending token, replacing any earlier pending one whose answer may have been lost.
+REVOKE_OTHER_TOKENS = """
+UPDATE device_tokens SET revoked_at = :now
+WHERE device_id = :device_id AND id <> :token_id AND revoked_at IS NULL
+"""
+CONFIRM_TOKEN = "UPDATE device_tokens SET pending = :pending WHERE id = :token_id"
+ROTATION_DONE = "UPDATE devices SET rotate_requested_at = NULL WHERE id = :device_id"
+REVOKE_PENDING_TOKENS = """
+UPDATE device_tokens SET revoked_at = :now
+WHERE device_id = :device_id AND pending = :pending AND revoked_at IS NULL
+"""
+INSERT_PENDING_TOKEN = """
+INSERT INTO device_tokens (device_id, token_sha256, created_at, pending)
+VALUES (:device_id, :digest, :now, :pending)
 """
 
 ALREADY_STORED = """
@@ -44,14 +64,18 @@ UNION ALL
 SELECT seq FROM inventory_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
 """
 
-# Positional parameters: the one statement run for ~20 rows per check-in binds fastest from tuples
-# (device_id, seq, at, received_at, then HEALTH_FIELDS in order).
+# One multi-row statement for a check-in's ~20 samples (about 20 % cheaper than executemany), with
+# positional parameters flattened row after row: device_id, seq, at, received_at, then HEALTH_FIELDS.
 _HEALTH_COLUMNS = ("device_id", "seq", "at", "received_at") + HEALTH_FIELDS
-INSERT_HEALTH = (
-    f"INSERT INTO health_samples ({', '.join(_HEALTH_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _HEALTH_COLUMNS)}) "
-    "ON CONFLICT (device_id, seq) DO NOTHING"
-)
+_HEALTH_ROW = f"({', '.join('?' for _ in _HEALTH_COLUMNS)})"
+
+
+@lru_cache(maxsize=64)
+def insert_health(rows: int, dialect: str) -> str:
+    """INSERT of ``rows`` samples (at most 500 x 17 parameters: within both databases' limits)."""
+    return for_dialect(f"INSERT INTO health_samples ({', '.join(_HEALTH_COLUMNS)}) "
+                       f"VALUES {', '.join([_HEALTH_ROW] * rows)} "
+                       "ON CONFLICT (device_id, seq) DO NOTHING", dialect)
 
 
 def _greater(column: str, table: str) -> str:

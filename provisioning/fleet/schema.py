@@ -97,7 +97,9 @@ health_samples = Table(
     Column("battery_plugged", Boolean),
     Column("kiosk_restarts", Integer),
     Column("last_session_at", Float),
-    Index("ix_health_samples_at", "at"),
+    # (device_id, at), not (at): one check-in's samples share one or two index pages (cheap commits);
+    # the retention prune walks it device by device (retention.py).
+    Index("ix_health_samples_device_at", "device_id", "at"),
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from provisioning.provision.bundle import pack
 from provisioning.provision.hostvars import ansible_inventory, common_variables
@@ -45,17 +46,17 @@ def check(host: str, user: str, port: int, connection: str) -> None:
         try:
             facts = gather_facts(host, user, port, connection)
         except UnreachableError as error:
-            console.print(f"[bold red]Erreur :[/] {error}", highlight=False)
+            console.print(f"[bold red]Erreur :[/] {escape(str(error))}", highlight=False)
             sys.exit(EXIT_FAILED)
     verdict = grade(facts)
     for line in verdict.summary:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, markup=False)
     if verdict.suitable:
-        console.print(f"[bold green]Ce poste convient.[/] Vous pouvez l'installer avec « provision run ».")
+        console.print("[bold green]Ce poste convient.[/] Vous pouvez l'installer avec « provision run ».")
         sys.exit(EXIT_OK)
     console.print("[bold red]Ce poste ne convient pas.[/] Ce qui manque :")
     for line in verdict.missing:
-        console.print(f"  - {line}", highlight=False)
+        console.print(f"  - {line}", highlight=False, markup=False)
     sys.exit(EXIT_FAILED)
 
 
@@ -100,7 +101,7 @@ def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_beco
             sys.exit(EXIT_BAD_INPUT)
 
     run_dir = (runs_dir or default_runs_dir()) / dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    run_dir.mkdir(parents=True)
+    run_dir.mkdir(parents=True, mode=0o700)  # the generated inventory holds enrolment codes
     console.print(f"Journal de cette installation : {run_dir}", highlight=False)
     if reused:
         wheelhouse = reused
@@ -109,7 +110,7 @@ def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_beco
             try:
                 wheelhouse = build_wheelhouse(PROJECT_ROOT, run_dir / "wheelhouse", run_dir / "build.log")
             except WheelhouseError as error:
-                console.print(f"[bold red]Erreur :[/] {error}", highlight=False)
+                console.print(f"[bold red]Erreur :[/] {escape(str(error))}", highlight=False)
                 sys.exit(EXIT_FAILED)
     console.print(f"Paquet du kiosque prêt : version {wheelhouse.version}.", highlight=False)
     wheelhouse_archive = pack([wheelhouse.directory], run_dir / "wheelhouse.tar", "*.whl")
@@ -131,12 +132,12 @@ def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_beco
     console.print(summary_table(results, check_only))
     for result in results:
         for task, message in result.failures:
-            console.print(f"[bold red]{result.name}[/] : la tâche « {task} » a échoué : {message}",
+            console.print(f"[bold red]{escape(result.name)}[/] : la tâche « {escape(task)} » a échoué : {escape(message)}",
                           highlight=False, soft_wrap=True)
     console.print(f"Journal complet : {playbook_run.log_file}", highlight=False)
     failed = [result.name for result in results if not result.succeeded]
     if failed or rc != 0 or not results:
-        reason = f"en échec : {', '.join(failed)}" if failed else f"Ansible a terminé avec le code {rc}"
+        reason = escape(f"en échec : {', '.join(failed)}" if failed else f"Ansible a terminé avec le code {rc}")
         console.print(f"[bold red]Installation incomplète[/] ({reason}). Corrigez puis relancez : "
                       "c'est sans risque.", highlight=False)
         sys.exit(EXIT_FAILED)

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import ansible_runner
 import yaml
@@ -182,5 +182,3 @@ def _message(res: dict) -> str:
 def results_by_host(run: PlaybookRun) -> list[HostResult]:
     return [run.results[host] for host in run.selected_hosts() if host in run.results]
 
-
-ListenerFactory = Callable[[PlaybookRun, int], ProgressListener]

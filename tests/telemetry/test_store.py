@@ -151,6 +151,29 @@ def test_revoked_token_is_refused_and_rotation_hands_over_cleanly(engine):
     assert "revoked" in revoked.value.error
 
 
+def test_a_revocation_committed_during_a_checkin_refuses_it_and_stores_nothing(engine):
+    """The token is checked, then revoked before the check-in's transaction starts: the transaction sees
+    the revocation (first statement), answers 401 and rolls everything back."""
+    token, device_id = _enrolled(engine)
+    auth = authenticate(engine, token)
+    revoke_tokens(engine, _asset_tag(engine, device_id), time.time())
+    with pytest.raises(ApiError) as refused:
+        ingest(engine, auth, [health_record(1), usage_record(2, DAY, [["sessions", "", 3]])], time.time())
+    assert refused.value.status == 401 and "revoked" in refused.value.error
+    with engine.connect() as connection:
+        for table in (schema.health_samples, schema.usage_reports, schema.usage_daily, schema.health_hourly):
+            assert connection.execute(select(func.count()).select_from(table)
+                                      .where(table.c.device_id == device_id)).scalar_one() == 0
+        assert connection.execute(select(schema.devices.c.last_seq)
+                                  .where(schema.devices.c.id == device_id)).scalar_one() == 0
+
+
+def _asset_tag(engine, device_id: int) -> str:
+    with engine.connect() as connection:
+        return connection.execute(select(schema.devices.c.asset_tag)
+                                  .where(schema.devices.c.id == device_id)).scalar_one()
+
+
 def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
     from provisioning.fleet.retention import prune
     from provisioning.fleet.settings import Settings

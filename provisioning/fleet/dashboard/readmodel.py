@@ -32,7 +32,6 @@ def dialect_insert(conn: sa.Connection, table: sa.Table):
 
 # Hand-written SQL on the driver's cursor, like the ingest's own hot path (the same text on SQLite and
 # PostgreSQL): this runs inside every check-in's write transaction.
-DEVICE = "SELECT asset_tag, commune_insee FROM devices WHERE id = :device_id"
 ADD_FLEET_USAGE = """
 INSERT INTO dash_usage_fleet_daily (metric, day, key, count) VALUES (:metric, :day, :key, :count)
 ON CONFLICT (metric, day, key) DO UPDATE SET count = dash_usage_fleet_daily.count + excluded.count
@@ -65,35 +64,28 @@ WHERE asset_tag = :asset_tag
 """
 
 
-def apply_ingested(conn: sa.Connection, device_id: int, new_health: list[dict],
-                   counters: Mapping[tuple[str, str, str], int], now: float) -> None:
-    if not new_health and not counters:
+def apply_ingested(cursor, dialect: str, device_id: int, asset_tag: str, commune_insee: str,
+                   latest_health: dict | None, counters: Mapping[tuple[str, str, str], int], now: float) -> None:
+    """On the ingest transaction's driver cursor: ``latest_health`` is the newest newly stored sample
+    (with its ``at``), ``counters`` the newly stored usage counts by (day, metric, key)."""
+    if latest_health is None and not counters:
         return
     from provisioning.fleet.hot_sql import for_dialect
-    dialect = conn.dialect.name
 
-    def sql(text: str) -> str:
-        return for_dialect(text, dialect)
-
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql(DEVICE), {"device_id": device_id})
-        asset_tag, commune_insee = cursor.fetchone()
-        if counters:
-            rows = [{"metric": metric, "day": day, "key": key, "count": count}
-                    for (day, metric, key), count in sorted(counters.items())]
-            cursor.executemany(sql(ADD_FLEET_USAGE), rows)
-            cursor.executemany(sql(ADD_COMMUNE_USAGE), [dict(row, commune_insee=commune_insee) for row in rows])
-        latest = max(new_health, key=lambda row: row["at"], default=None)
-        if latest is not None:
-            cursor.execute(sql(SNAPSHOT), {"asset_tag": asset_tag, "health_at": latest["at"],
-                                           **{name: latest.get(name) for name in HEALTH_FIELDS}})
-        if any(metric == "crash_recovered" for _, metric, _ in counters):
-            cursor.execute(sql(ENSURE_ASSET), {"asset_tag": asset_tag})
-            cursor.execute(sql(RECOUNT_CRASHES), {"asset_tag": asset_tag, "device_id": device_id,
-                                                  "since": utc_day(now - CRASH_WINDOW_DAYS * 86400)})
-    finally:
-        cursor.close()
+    if counters:
+        rows = [{"metric": metric, "day": day, "key": key, "count": count}
+                for (day, metric, key), count in sorted(counters.items())]
+        cursor.executemany(for_dialect(ADD_FLEET_USAGE, dialect), rows)
+        cursor.executemany(for_dialect(ADD_COMMUNE_USAGE, dialect),
+                           [dict(row, commune_insee=commune_insee) for row in rows])
+    if latest_health is not None:
+        cursor.execute(for_dialect(SNAPSHOT, dialect), {
+            "asset_tag": asset_tag, "health_at": latest_health["at"],
+            **{name: latest_health.get(name) for name in HEALTH_FIELDS}})
+    if any(metric == "crash_recovered" for _, metric, _ in counters):
+        cursor.execute(for_dialect(ENSURE_ASSET, dialect), {"asset_tag": asset_tag})
+        cursor.execute(for_dialect(RECOUNT_CRASHES, dialect), {
+            "asset_tag": asset_tag, "device_id": device_id, "since": utc_day(now - CRASH_WINDOW_DAYS * 86400)})
 
 
 HEALTH_FIELDS = ("disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")

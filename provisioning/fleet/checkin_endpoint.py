@@ -1,0 +1,85 @@
+"""``POST /api/v1/checkin`` served straight from the WSGI environ, ahead of Flask.
+
+Every kiosk calls this endpoint every few minutes, so its cost sets how many kiosks one server carries.
+Flask's request and response machinery would cost about as much as the rest of the check-in, so
+:class:`CheckinEndpoint` wraps ``app.wsgi_app``: it answers this one method and path itself and hands
+everything else (including other methods on this path: 405) to Flask. The answer and the error shape are
+the API's own (:mod:`provisioning.fleet.errors`); the Flask view in :mod:`provisioning.fleet.api` runs the
+same :func:`handle_checkin` when the app is served without this wrapper.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from sqlalchemy import Engine
+from werkzeug.http import HTTP_STATUS_CODES
+
+from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
+from kiosk.protocol.validate import validate_checkin
+from provisioning.fleet import ingest
+from provisioning.fleet.body import read_json
+from provisioning.fleet.errors import ApiError, error_document
+from provisioning.fleet.settings import Settings
+
+log = logging.getLogger(__name__)
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def bearer_token(environ: dict) -> str:
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise ApiError(401, "missing device token (Authorization: Bearer ...)")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        raise ApiError(401, "malformed Authorization header (expected: Bearer <device token>)")
+    return token.strip()
+
+
+def handle_checkin(environ: dict, settings: Settings, engine: Engine) -> dict:
+    """The answer to a check-in, or an :class:`ApiError` (nothing stored)."""
+    token = bearer_token(environ)
+    connection = engine.raw_connection()
+    try:
+        auth = ingest.authenticate_on(connection, engine.dialect.name, token)
+        doc = read_json(environ, settings.max_body_bytes)
+        now = time.time()
+        errors = validate_checkin(doc, latest=now + FUTURE_TOLERANCE_S)
+        if errors:
+            raise ApiError(422, "the check-in is invalid; nothing was stored", errors)
+        answer = ingest.ingest_on(engine, connection, auth, doc["records"], now,
+                                  raw_health_cutoff=now - settings.raw_health_retention_days * 86400)
+    finally:
+        connection.close()
+    return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,
+            "config_version": settings.config_version, "server_time": now}
+
+
+class CheckinEndpoint:
+    """WSGI middleware answering ``POST /api/v1/checkin``; everything else goes to ``wsgi_app``."""
+
+    def __init__(self, wsgi_app, settings: Settings, engine: Engine) -> None:
+        self.wsgi_app = wsgi_app
+        self.settings = settings
+        self.engine = engine
+
+    def __call__(self, environ: dict, start_response):
+        if environ.get("PATH_INFO") != CHECKIN_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        status = 200
+        try:
+            document = handle_checkin(environ, self.settings, self.engine)
+        except ApiError as error:
+            status, document = error.status, error_document(error.status, error.error, error.errors)
+        except Exception:
+            log.exception("unexpected error on POST %s", CHECKIN_PATH)
+            status = 500
+            document = error_document(500, "internal server error; the request was not stored")
+        body = _encode(document).encode() + b"\n"
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if status == 401:
+            headers.append(("WWW-Authenticate", 'Bearer realm="fleet"'))
+        start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+        return [body]
