@@ -1,6 +1,6 @@
 """``/metrics``: fleet-level gauges in the Prometheus text exposition format (version 0.0.4).
 
-Protected: a bearer token (``FLEET_METRICS_TOKEN``, compared in constant time) or an ``admin`` or
+Protected: a bearer token (the ``metrics_token`` setting, compared in constant time) or an ``admin`` or
 ``staff`` login. Only fleet-wide figures: no per-commune label, no usage counts that could be small.
 """
 
@@ -23,7 +23,7 @@ blueprint = Blueprint("metrics", __name__)
 
 
 def _authorised() -> bool:
-    expected = current_app.config.get("FLEET_METRICS_TOKEN") or ""
+    expected = current_app.config["FLEET_SETTINGS"].metrics_token
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if expected and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
         return True

@@ -44,6 +44,17 @@ class Settings:
     max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted on the wire, in bytes.")
     enrolment_code_ttl_days: int = setting(
         60, "Days an enrolment code stays valid (a machine may reach the network weeks after install).")
+    metrics_token: str = setting(
+        "", "Bearer token that opens /metrics to a Prometheus server; empty: staff login only.")
+    current_kiosk_version: str = setting(
+        "", "Kiosk version machines should run; others get the 'outdated' flag. Empty: this package's version.")
+    catalog_path: str = setting(
+        "", "The national catalog (services.yaml) whose labels name the tiles in usage figures; "
+        "empty: config/services.yaml of this checkout.")
+    mediation_source: str = setting(
+        "mairie-kiosk", "The 'source' column of the national mediation-places export.")
+    session_cookie_secure: bool = setting(
+        True, "Send the staff session cookie over HTTPS only. Turn off only for a local demo on http://127.0.0.1.")
 
     def __post_init__(self) -> None:
         if not 60 <= self.checkin_interval_s <= 86400:

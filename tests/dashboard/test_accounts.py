@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from conftest import csrf_token, login
+from dashboard_helpers import csrf_token, login
 
 
 def test_passwords_are_stored_as_argon2id_hashes(fresh_sqlite):
@@ -79,7 +79,7 @@ def test_changes_with_their_csrf_token_are_applied(fresh_sqlite):
     assert "Lourdes (65286)" in page and "de 31042 vers 65286 (par staff)" in page
     assert "Jetons actifs</dt><dd>0" in page
     # The revoked token no longer checks in.
-    from conftest import api
+    from dashboard_helpers import api
     answer = api(fresh_sqlite.app.test_client(), "/api/v1/checkin",
                  {"protocol": 1, "sent_at": time.time(), "records": []}, fresh_sqlite.tokens["LUCH-001"])
     assert answer.status_code == 401

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from conftest import LUCHON
+from dashboard_helpers import LUCHON
 
 pytestmark = pytest.mark.browser
 BLOCKING = {"serious", "critical"}

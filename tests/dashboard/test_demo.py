@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO_ROOT_FOR_TESTS, login
+from dashboard_helpers import REPO_ROOT_FOR_TESTS, login
 
 
 def test_the_demo_kiosk_agent_checks_in_and_the_demo_login_sees_it(tmp_path, serve_wsgi):

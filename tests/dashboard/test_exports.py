@@ -10,7 +10,7 @@ import json
 import jsonschema
 import pytest
 
-from conftest import LUCHON, SHARED_DATA
+from dashboard_helpers import LUCHON, SHARED_DATA
 
 GLPI_SCHEMA = SHARED_DATA / "glpi-inventory-format" / "inventory.schema.json"
 MEDIATION_SCHEMA = SHARED_DATA / "mediation-num-schema" / "schema.json"
@@ -97,7 +97,7 @@ def test_our_table_schema_validator_accepts_the_standard_example_and_catches_err
 
 def test_the_kiosk_yaml_hours_reach_the_mediation_export(fresh_sqlite, mediation_schema):
     """``fleet commune-place config/demo`` copies the demo town hall's address and hours."""
-    from conftest import REPO_ROOT_FOR_TESTS
+    from dashboard_helpers import REPO_ROOT_FOR_TESTS
     from test_accounts import run_fleet
     from provisioning.fleet.exports.tableschema import validate_csv
     code, out, err = run_fleet(fresh_sqlite.url, "commune-place", str(REPO_ROOT_FOR_TESTS / "config" / "demo"),

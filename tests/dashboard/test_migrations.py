@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import database
+from dashboard_helpers import database
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LOURDES, LOURDES_MARKERS, LUCHON, csrf_token
+from dashboard_helpers import LOURDES, LOURDES_MARKERS, LUCHON, csrf_token
 
 OWN = "own"          # 200 for every logged-in role
 FLEET = "fleet"      # 200 for admin and staff; 403 for commune

@@ -3,9 +3,13 @@ session up on a virtual X server and back after kill -9, the agent running, kios
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+import yaml
+
+from provision_runs import EXAMPLE_INVENTORY
 
 pytestmark = pytest.mark.system
 
@@ -92,3 +96,21 @@ def test_agent_service_is_active(booted):
     time.sleep(3)
     assert booted.run("systemctl", "is-active", "kiosk-agent.service").stdout.strip() == "active"
     assert int(booted.run("systemctl", "show", "--property=NRestarts", "--value", "kiosk-agent.service").stdout) == 0
+
+
+def test_screen_follows_the_opening_hours(booted):
+    """kiosk-screen.service applies the example inventory's hours: no blanking while open, blanking
+    after 300 s of inactivity outside (Xvfb has no DPMS: the screen saver timeout tells)."""
+    if not _has_command(booted, "run"):
+        pytest.skip("`kiosk run` does not exist yet (window issue)")
+    _wait_for(lambda: booted.run("pgrep", "-x", "Xvfb", check=False).returncode == 0, 30, "the X server")
+    booted.run("systemctl", "start", "kiosk-screen.service")
+    assert booted.run("systemctl", "show", "--property=Result", "--value", "kiosk-screen.service").stdout.strip() == "success"
+    weekday, minutes = booted.run("date", "+%u %H%M").stdout.split()
+    hours = yaml.safe_load(EXAMPLE_INVENTORY.read_text(encoding="utf-8"))["machines"][0]["site"]["opening_hours"]
+    ranges = hours.get(["mo", "tu", "we", "th", "fr", "sa", "su"][int(weekday) - 1], [])
+    now = int(minutes)
+    is_open = any(int(r[:5].replace(":", "")) <= now < int(r[6:].replace(":", "")) for r in ranges)
+    query = booted.run("xset", "-display", ":0", "q", user="kiosk").stdout
+    timeout = re.search(r"timeout:\s+(\d+)", query).group(1)
+    assert timeout == ("0" if is_open else "300"), query

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
-from conftest import run_provision, write_inventory
+from provision_runs import run_provision, write_inventory
 from provisioning.provision.machine_check import grade
 
 pytestmark = pytest.mark.system

@@ -8,9 +8,9 @@ import shutil
 import pytest
 import yaml
 
-from conftest import EXAMPLE_INVENTORY, REPO
+from provision_runs import EXAMPLE_INVENTORY, REPO
 from provisioning.provision.cli import main
-from provisioning.provision.inventory import load_inventory
+from provisioning.provision.inventory import Association, Machine, load_inventory
 
 CATALOG = REPO / "config" / "services.yaml"
 
@@ -84,6 +84,15 @@ def _line_of(path, text):
 def test_the_example_inventory_is_valid():
     inventory = load_inventory(EXAMPLE_INVENTORY, CATALOG)
     assert [machine.asset_tag for machine in inventory.machines] == ["ASSO-2026-0042"]
+
+
+@pytest.mark.parametrize("model, section", [(Association, "association"), (Machine, "machines[0]")])
+def test_the_example_inventory_shows_every_field_with_a_french_comment(model, section):
+    lines = EXAMPLE_INVENTORY.read_text(encoding="utf-8").splitlines()
+    for name in model.model_fields:
+        index = next((i for i, line in enumerate(lines) if line.strip().lstrip("- ").startswith(f"{name}:")), None)
+        assert index is not None, f"{section}.{name} is missing from the example inventory"
+        assert lines[index - 1].strip().startswith("#"), f"{section}.{name} has no comment above it"
 
 
 @pytest.mark.parametrize("edit, field, message", BROKEN)

@@ -4,12 +4,14 @@ complete for an offline install, and reusable with --wheelhouse."""
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tarfile
 import zipfile
 
-from conftest import EXAMPLE_INVENTORY, REPO
+from provision_runs import EXAMPLE_INVENTORY, REPO
 from provisioning.provision.bundle import pack
 from provisioning.provision.cli import main
-from provisioning.provision.wheelhouse import build_wheelhouse
+from provisioning.provision.wheelhouse import SOURCE_ITEMS, build_wheelhouse
 
 import kiosk
 
@@ -18,9 +20,24 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _snapshot(tmp_path):
+    """A frozen copy of the sources, so that both builds read the very same tree."""
+    snapshot = tmp_path / "source"
+    snapshot.mkdir()
+    for item in SOURCE_ITEMS:
+        origin = REPO / item
+        if origin.is_dir():
+            shutil.copytree(origin, snapshot / item, ignore=shutil.ignore_patterns("__pycache__"))
+        elif origin.is_file():
+            shutil.copy2(origin, snapshot / item)
+    return snapshot
+
+
 def test_the_wheelhouse_is_reproducible_and_complete(tmp_path):
-    first = build_wheelhouse(REPO, tmp_path / "one", tmp_path / "build.log")
-    second = build_wheelhouse(REPO, tmp_path / "two", tmp_path / "build.log")
+    source = _snapshot(tmp_path)
+    first = build_wheelhouse(source, tmp_path / "one", tmp_path / "build.log")
+    (source / "kiosk" / "cli.py").touch()  # a new date changes nothing: only contents count
+    second = build_wheelhouse(source, tmp_path / "two", tmp_path / "build.log")
     assert first.version == second.version == kiosk.__version__
     assert _digest(first.project_wheel) == _digest(second.project_wheel)
     assert _digest(pack([first.directory], tmp_path / "one.tar", "*.whl")) == \
@@ -40,7 +57,6 @@ def test_pack_is_flat_sorted_and_later_folders_win(tmp_path):
     (tmp_path / "national" / "a.svg").write_text("national a")
     (tmp_path / "local" / "a.svg").write_text("local a")
     archive = pack([tmp_path / "national", tmp_path / "local"], tmp_path / "p.tar", "*.svg")
-    import tarfile
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["a.svg", "b.svg"]
         assert tar.extractfile("a.svg").read() == b"local a"

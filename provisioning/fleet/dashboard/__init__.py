@@ -7,7 +7,6 @@ forms (Flask-WTF), expiring sessions, the blueprints, French error pages and ``/
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from flask import Flask, render_template, request
 from flask_login import LoginManager
@@ -16,15 +15,6 @@ from flask_wtf.csrf import generate_csrf
 from provisioning.fleet.accounts.access import EXTENSION, close_db, engine
 
 SESSION_LIFETIME = dt.timedelta(hours=8)
-DASHBOARD_SETTINGS = {
-    "FLEET_METRICS_TOKEN": "Bearer token that opens /metrics to a Prometheus server (unset: staff login only).",
-    "FLEET_CURRENT_KIOSK_VERSION": "Kiosk version machines should run; others get the 'outdated' flag "
-                                   "(default: this package's version).",
-    "FLEET_CATALOG_PATH": "The national catalog (services.yaml) whose labels name the tiles in usage figures.",
-    "FLEET_MEDIATION_SOURCE": "The 'source' column of the mediation-places export (default: mairie-kiosk).",
-    "FLEET_SESSION_COOKIE_SECURE": "0 sends the staff session cookie over plain HTTP too: only for a local demo "
-                                   "on http://127.0.0.1 (default 1: HTTPS only).",
-}
 ERROR_MESSAGES = {
     400: "La demande est incomplète ou le formulaire a expiré. Rechargez la page et réessayez.",
     403: "Votre compte n'a pas accès à cette page.",
@@ -48,15 +38,12 @@ def init_app(app: Flask) -> None:
 
     app.extensions[EXTENSION] = {"engine": app.extensions.get("fleet_engine") or store_db.get_engine()}
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
-    for key in DASHBOARD_SETTINGS:  # not (yet) fields of fleet.settings.Settings: read from the environment
-        if key in os.environ:
-            app.config.setdefault(key, os.environ[key])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()))
     # Session cookies only over HTTPS, except in tests and when explicitly turned off for a local demo
-    # on http://127.0.0.1 (FLEET_SESSION_COOKIE_SECURE=0).
-    secure = str(app.config.get("FLEET_SESSION_COOKIE_SECURE", "1")).strip().lower() not in ("0", "false", "no")
-    app.config["SESSION_COOKIE_SECURE"] = secure and not app.config.get("TESTING")
+    # on http://127.0.0.1 (the session_cookie_secure setting).
+    settings = app.config["FLEET_SETTINGS"]
+    app.config["SESSION_COOKIE_SECURE"] = settings.session_cookie_secure and not settings.testing
 
     login_manager = LoginManager()
     login_manager.login_view = "accounts.login"

@@ -25,7 +25,7 @@ HISTORY_DAYS = 90
 
 
 def current_kiosk_version() -> str:
-    return current_app.config.get("FLEET_CURRENT_KIOSK_VERSION") or kiosk.__version__
+    return current_app.config["FLEET_SETTINGS"].current_kiosk_version or kiosk.__version__
 
 
 def read_filters() -> queries.OverviewFilters:

@@ -59,7 +59,7 @@ def usage_params() -> dict:
 
 def usage_tables(params: dict) -> list[FigureTable]:
     conn, start, end, commune = db(), params["start"], params["end"], params["commune"]
-    labels = tile_labels(current_app.config.get("FLEET_CATALOG_PATH") or str(CATALOG))
+    labels = tile_labels(current_app.config["FLEET_SETTINGS"].catalog_path or str(CATALOG))
     return [
         usage_queries.sessions_by_period(conn, start, end, commune, params["granularity"]),
         usage_queries.by_commune(conn, start, end, commune),

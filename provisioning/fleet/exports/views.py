@@ -124,7 +124,7 @@ def glpi_all():
 @requires(*ALL_ROLES)
 def mediation_csv():
     places = [place for place in fleet_queries.places(db(), commune_scope()) if place.machines]
-    text, skipped = places_csv(places, current_app.config.get("FLEET_MEDIATION_SOURCE", "mairie-kiosk"))
+    text, skipped = places_csv(places, current_app.config["FLEET_SETTINGS"].mediation_source)
     response = csv_response(text, f"lieux-mediation-numerique-{_stamp()}.csv")
     if skipped:
         response.headers["X-Lieux-Incomplets"] = str(len(skipped))
