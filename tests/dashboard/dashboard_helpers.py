@@ -11,18 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import os
 import re
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
+from postgres_schemas import postgres_schema
 
-POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 LUCHON, LOURDES = "31042", "65286"
 # Strings that identify Lourdes' machines and figures: a Luchon account must never receive them.
@@ -60,24 +58,6 @@ def login(client, username: str, password: str, ip: str = "127.0.0.1"):
 
 
 @contextmanager
-def postgres_schema():
-    if not POSTGRES_URL:
-        pytest.skip("KIOSK_TEST_POSTGRES_URL is unset (./dev test starts PostgreSQL and sets it)")
-    from sqlalchemy import create_engine, text
-    schema = f"dash_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        admin.dispose()
-
-
-@contextmanager
 def database(kind: str, directory: Path):
     from provisioning.fleet.migrate import upgrade
     if kind == "sqlite":
@@ -85,7 +65,7 @@ def database(kind: str, directory: Path):
         upgrade(url)
         yield url
         return
-    with postgres_schema() as url:
+    with postgres_schema("dash") as url:
         upgrade(url)
         yield url
 

@@ -17,15 +17,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
+from postgres_schemas import postgres_schema
 
-POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
 PYTHON = sys.executable
 INSEE = "65059"
 
@@ -46,28 +44,9 @@ def db_url(request, tmp_path):
         upgrade(url)
         yield url
         return
-    with postgres_schema() as url:
+    with postgres_schema("t") as url:
         upgrade(url)
         yield url
-
-
-@contextmanager
-def postgres_schema():
-    """A fresh PostgreSQL schema (the URL selects it through search_path), dropped afterwards."""
-    if not POSTGRES_URL:
-        pytest.skip("KIOSK_TEST_POSTGRES_URL is unset (./dev test starts PostgreSQL and sets it)")
-    from sqlalchemy import create_engine, text
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture
