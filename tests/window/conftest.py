@@ -3,6 +3,10 @@
 - ``xvfb`` (session): an Xvfb display (1280x800, colour depth 24) exported as DISPLAY.
 - ``sites`` (session): ``allowed`` on 127.0.0.1 (in the kiosk's host rules) and ``forbidden`` on
   127.0.0.2 (not in them); both record every request; pages come from ``pages.py``.
+- ``private_cups`` (session): a private CUPS scheduler (child cupsd on a free loopback port) with a
+  raw queue named like the test configuration's printer; skipped only when cupsd is not installed.
+- ``unreachable_cups``: CUPS_SERVER pointed at a closed loopback port, as with a printer switched off,
+  whatever scheduler the machine itself runs.
 - ``kiosk`` (session): the KioskWindow with its shell, in this process, driven by the GTK main
   loop through the ``driver`` fixture (pump, wait, load, click with xdotool, read the page).
   Every test starts from a freshly wiped session on the home screen.
@@ -22,6 +26,7 @@ import pytest
 import yaml
 
 from hostile_site import HostileSite, start_site
+from private_cups import cupsd_missing_reason, start_private_cups
 from xdisplay import SCREEN, start_xvfb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +56,27 @@ def sites():
     for server in (allowed, forbidden):
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def private_cups(tmp_path_factory):
+    reason = cupsd_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    cups = start_private_cups(tmp_path_factory.mktemp("cups"))
+    try:
+        cups.add_queue("mairie")  # the printer of write_config()
+        yield cups
+    finally:
+        cups.stop()
+
+
+@pytest.fixture
+def unreachable_cups(monkeypatch):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        monkeypatch.setenv("CUPS_SERVER", f"127.0.0.1:{closed.getsockname()[1]}")
+        yield
 
 
 def write_config(directory: Path, service_url: str) -> Path:

@@ -46,6 +46,7 @@ def hostile_pages(forbidden: str, allowed: str) -> dict[str, str]:
         "mailto": link("mailto:someone@example.org"),
         "download-sh": link(f"{allowed}/download/script.sh"),
         "download-pdf": link(f"{allowed}/download/attestation.pdf"),
+        "download-pdf-2-pages": link(f"{allowed}/download/releve.pdf"),
         "file-input": _page(f'<input id="cible" type="file" style="{BIG}">'),
         "print": button("window.print()"),
         "dialogs": _page("<p id='etat'>boucle</p><script>for (let i = 0; i < 40; i++) { alert('a' + i); "
@@ -106,6 +107,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/download/attestation.pdf":
             self._send(200, self.server.pdf, "application/pdf",
                        [("Content-Disposition", 'attachment; filename="attestation.pdf"')])
+        elif path == "/download/releve.pdf":
+            self._send(200, self.server.two_page_pdf, "application/pdf",
+                       [("Content-Disposition", 'attachment; filename="releve.pdf"')])
         elif name == "wipe-set":
             self._send(200, pages[name].encode(), headers=[("Set-Cookie", "http_cookie=secret; Max-Age=86400; Path=/")])
         elif name == "csp":
@@ -133,6 +137,7 @@ def start_site(address: str, other=None) -> http.server.ThreadingHTTPServer:
     server.other_url = other_url
     server.pages = hostile_pages(other_url, base)
     server.pdf = _tiny_pdf()
+    server.two_page_pdf = _tiny_pdf(pages=2)
     threading.Thread(target=server.serve_forever, name=f"site-{address}", daemon=True).start()
     return server
 
@@ -154,13 +159,16 @@ class HostileSite:
             server.reports.clear()
 
 
-def _tiny_pdf() -> bytes:
-    """A valid one-page PDF, written by hand (offsets computed)."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-               None, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    stream = b"BT /F1 36 Tf 72 700 Td (Attestation de test) Tj ET"
-    objects[3] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
+def _tiny_pdf(pages: int = 1) -> bytes:
+    """A valid PDF of ``pages`` pages, written by hand (offsets computed)."""
+    kids = " ".join(f"{4 + 2 * index} 0 R" for index in range(pages)).encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for index in range(pages):
+        stream = b"BT /F1 36 Tf 72 700 Td (Attestation de test, page %d) Tj ET" % (index + 1)
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % (5 + 2 * index))
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))

@@ -30,7 +30,7 @@ def test_my_documents_lists_and_shows_a_pdf(driver, sites):
     driver.assert_locked()
 
 
-def test_printing_a_document_explains_a_printer_that_does_not_answer(driver, sites):
+def test_printing_a_document_explains_a_printer_that_does_not_answer(driver, sites, unreachable_cups):
     download_pdf(driver, sites)
     driver.load(driver.kiosk.shell_origin + "/documents")
     driver.js("document.querySelector('main form button').click()")
@@ -49,7 +49,7 @@ def test_a_web_page_cannot_make_the_shell_print(driver, sites):
     assert error.value.code == 403
 
 
-def test_toolbar_print_prints_the_page_without_a_dialog(driver, sites):
+def test_toolbar_print_prints_the_page_without_a_dialog(driver, sites, unreachable_cups):
     driver.load(sites.page("service"))
     driver.click_widget(driver.kiosk.toolbar.buttons["print"])
     driver.wait(lambda: driver.kiosk.notice.label.get_text() == PRINTER_DOWN, 15, "the print outcome")
