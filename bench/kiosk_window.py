@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,10 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "window"))  # the same one-tile configuration as the window tests
+
+from single_tile_config import write_config  # noqa: E402
+
 SESSIONS = 10
 SETTLE_S = 2.0
 CHROMIUM = "/usr/bin/chromium"
@@ -73,23 +76,6 @@ class _Service(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def write_config(directory: Path, service_url: str) -> Path:
-    import yaml
-
-    (directory / "pictograms").mkdir(parents=True)
-    shutil.copy(REPO / "config" / "pictograms" / "sante.svg", directory / "pictograms")
-    catalog = {"version": 1, "categories": [{"id": "sante", "label": "Santé"}], "services": [{
-        "id": "service-test", "label": "Service de test", "description": "Un service pour le banc d'essai.",
-        "category": "sante", "url": service_url, "pictogram": "sante.svg", "pictogram_alt": "Une croix",
-        "hosts": ["127.0.0.1"]}]}
-    site = {"commune": {"name": "Testville", "insee": "31042", "postal_code": "31110", "address": "Mairie de Testville"},
-            "help": {"mediator": {"name": "Claire, médiatrice numérique", "phone": "05 36 49 12 34"}},
-            "tiles": [{"service": "service-test"}]}
-    (directory / "services.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True))
-    (directory / "kiosk.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
-    return directory
 
 
 # ---------------------------------------------------------------- the kiosk side (child process)
@@ -258,7 +244,7 @@ def main() -> int:
     service_url = f"http://127.0.0.1:{service.server_port}/service"
     with tempfile.TemporaryDirectory(prefix="bench-window-") as tmp:
         work = Path(tmp)
-        config_dir = write_config(work / "config", service_url)
+        config_dir = write_config(work / "config", service_url, printer=None)
         shell = make_server("127.0.0.1", 0, create_app(load_config(config_dir)), threaded=True)
         threading.Thread(target=shell.serve_forever, daemon=True).start()
         try:

@@ -96,18 +96,24 @@ def _asset_tag(value: str) -> str:
     return value
 
 
-@tokens.command("revoke", help="Révoquer les jetons d'une borne (il faudra l'inscrire à nouveau).")
-@click.argument("asset_tag")
-@click.pass_context
-def tokens_revoke(ctx: click.Context, asset_tag: str) -> None:
-    from provisioning.fleet.enrolment import UnknownDevice, revoke_tokens
+def _on_device(ctx: click.Context, asset_tag: str, action):
+    """Run ``action(engine, asset_tag, now)`` on an enrolled machine; an unknown tag is a usage error."""
+    from provisioning.fleet.enrolment import UnknownDevice
     engine = _engine(ctx)
     try:
-        count = revoke_tokens(engine, _asset_tag(asset_tag), time.time())
+        return action(engine, _asset_tag(asset_tag), time.time())
     except UnknownDevice:
         raise click.UsageError(f"aucune borne inscrite avec le numéro d'inventaire {asset_tag}.") from None
     finally:
         engine.dispose()
+
+
+@tokens.command("revoke", help="Révoquer les jetons d'une borne (il faudra l'inscrire à nouveau).")
+@click.argument("asset_tag")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, asset_tag: str) -> None:
+    from provisioning.fleet.enrolment import revoke_tokens
+    count = _on_device(ctx, asset_tag, revoke_tokens)
     click.echo(f"{count} jeton(s) révoqué(s) pour {asset_tag}.")
 
 
@@ -115,14 +121,8 @@ def tokens_revoke(ctx: click.Context, asset_tag: str) -> None:
 @click.argument("asset_tag")
 @click.pass_context
 def tokens_rotate(ctx: click.Context, asset_tag: str) -> None:
-    from provisioning.fleet.enrolment import UnknownDevice, request_rotation
-    engine = _engine(ctx)
-    try:
-        request_rotation(engine, _asset_tag(asset_tag), time.time())
-    except UnknownDevice:
-        raise click.UsageError(f"aucune borne inscrite avec le numéro d'inventaire {asset_tag}.") from None
-    finally:
-        engine.dispose()
+    from provisioning.fleet.enrolment import request_rotation
+    _on_device(ctx, asset_tag, request_rotation)
     click.echo(f"Nouveau jeton remis à {asset_tag} à sa prochaine connexion ; l'ancien cessera alors de valoir.")
 
 

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from hostile_site import HostileSite, start_site
 from private_cups import cupsd_missing_reason, start_private_cups
+from single_tile_config import write_config
 from xdisplay import SCREEN, start_xvfb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,22 +76,6 @@ def unreachable_cups(monkeypatch):
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         monkeypatch.setenv("CUPS_SERVER", f"127.0.0.1:{closed.getsockname()[1]}")
         yield
-
-
-def write_config(directory: Path, service_url: str) -> Path:
-    """A configuration with one local tile on the allowed loopback site."""
-    (directory / "pictograms").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "config" / "pictograms" / "sante.svg", directory / "pictograms" / "sante.svg")
-    catalog = {"version": 1, "categories": [{"id": "sante", "label": "Santé"}], "services": [{
-        "id": "service-test", "label": "Service de test", "description": "Un service public pour les tests.",
-        "category": "sante", "url": service_url, "pictogram": "sante.svg", "pictogram_alt": "Une croix",
-        "hosts": ["127.0.0.1"]}]}
-    site = {"commune": {"name": "Testville", "insee": "31042", "postal_code": "31110", "address": "Mairie de Testville"},
-            "help": {"mediator": {"name": "Claire, médiatrice numérique", "phone": "05 36 49 12 34"}},
-            "tiles": [{"service": "service-test"}], "printer": {"name": "mairie", "uri": "ipp://127.0.0.1:9/ipp/print"}}
-    (directory / "services.yaml").write_text(yaml.safe_dump(catalog, allow_unicode=True))
-    (directory / "kiosk.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
-    return directory
 
 
 @pytest.fixture
