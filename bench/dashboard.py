@@ -38,6 +38,7 @@ TILES = ("ameli", "impots", "caf", "msa", "france-travail", "carte-identite", "p
 PAGES = ("baseline", "overview", "machine", "usage", "report")  # baseline: /api/v1/ping, same app
 DAY_S = 86400
 RAW_DAYS = 30  # the store's default retention of raw health samples
+RAW_COLUMNS = ("device_id", "first_seq", "last_seq", "at_first", "at_last", "received_at", "samples")
 
 
 def p95(samples: list[float]) -> float:
@@ -111,16 +112,16 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
         commune = rnd.randrange(communes)
         age = rnd.choice((60, 600, 5000, 2 * DAY_S, 10 * DAY_S, 40 * DAY_S)) if index % 7 == 0 else rnd.uniform(0, 250)
         devices.append((index + 1, f"AT-{index + 1:05d}", insees[commune], now - rnd.uniform(100, 700) * DAY_S, now - age,
-                        1000, rnd.choice(("1.0.0", "1.0.0", "1.0.0", "0.9.0"))))
-    loader.load("devices", ("id", "asset_tag", "commune_insee", "enrolled_at", "last_seen_at", "last_seq", "kiosk_version"),
+                        1000, rnd.choice(("1.0.0", "1.0.0", "1.0.0", "0.9.0")),
+                        now - age, rnd.uniform(20, 97), rnd.uniform(30, 96), rnd.uniform(35, 85), 3600.0))
+    loader.load("devices", ("id", "asset_tag", "commune_insee", "enrolled_at", "last_seen_at", "last_seq", "kiosk_version",
+                            "health_at", "disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s"),
                 devices)
     loader.load("device_tokens", ("id", "device_id", "token_sha256", "created_at", "pending"),
                 ((d[0], d[0], uuid.uuid4().hex + uuid.uuid4().hex, d[3], False) for d in devices))
     loader.load("dash_machine_assets", ("asset_tag", "lifecycle_state", "donor", "intake_date", "erasure_certificate",
-                                        "health_at", "disk_used_percent", "memory_used_percent", "temperature_max_c",
-                                        "uptime_s", "crashes_7d"),
-                ((d[1], "deployed", "Entreprise donatrice", "2025-01-15", f"EFF-{d[0]:05d}", d[4],
-                  rnd.uniform(20, 97), rnd.uniform(30, 96), rnd.uniform(35, 85), 3600.0, rnd.choice((0, 0, 0, 1, 4)))
+                                        "crashes_7d"),
+                ((d[1], "deployed", "Entreprise donatrice", "2025-01-15", f"EFF-{d[0]:05d}", rnd.choice((0, 0, 0, 1, 4)))
                  for d in devices))
     loader.load("inventory_reports", ("device_id", "seq", "at", "received_at", "vendor", "model", "serial", "uuid",
                                       "cpu_model", "cpu_count", "memory_bytes", "disks_json", "macs_json", "os", "kernel",
@@ -138,15 +139,17 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
               "memory_max", "load_max", "disk_used_max", "temperature_max", "kiosk_restarts")
     loader.load("health_daily", rollup, daily_health())
 
-    def raw_health():  # raw samples are kept 30 days: here 4 a day per machine
+    def raw_health():  # raw samples are kept 30 days: here 4 a day per machine, one stored row per check-in
+        from provisioning.fleet.raw_health import batch_rows
+        sample = {"cpu_percent": 10.0, "load1": 0.5, "memory_used_percent": 50.0, "memory_available_bytes": 10 ** 9,
+                  "disk_used_percent": 60.0, "disk_free_bytes": 10 ** 10, "uptime_s": 3600.0, "boot_time": now - 4000,
+                  "temperature_max_c": 55.0, "kiosk_restarts": 0}
         for d in devices:
-            for sample in range(min(days, RAW_DAYS) * 4):
-                at = now - sample * 6 * 3600
-                yield (d[0], 100 + sample, at, at, 10.0, 0.5, 50.0, 10 ** 9, 60.0, 10 ** 10, 3600.0, now - 4000, 55.0, 0)
-    loader.load("health_samples", ("device_id", "seq", "at", "received_at", "cpu_percent", "load1",
-                                   "memory_used_percent", "memory_available_bytes", "disk_used_percent",
-                                   "disk_free_bytes", "uptime_s", "boot_time", "temperature_max_c", "kiosk_restarts"),
-                raw_health())
+            for index in range(min(days, RAW_DAYS) * 4):
+                at = now - index * 6 * 3600
+                for row in batch_rows(d[0], [(100 + index, at, sample)], at):
+                    yield tuple(row[name] for name in RAW_COLUMNS)
+    loader.load("health_batches", RAW_COLUMNS, raw_health())
 
     def device_usage():
         for d in devices:

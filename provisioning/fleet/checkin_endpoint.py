@@ -22,6 +22,7 @@ from kiosk.protocol.validate import validate_checkin
 from provisioning.fleet import ingest
 from provisioning.fleet.body import read_json
 from provisioning.fleet.errors import ApiError, error_document
+from provisioning.fleet.secrets_hashing import digest
 from provisioning.fleet.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,19 +39,30 @@ def bearer_token(environ: dict) -> str:
     return token.strip()
 
 
-def handle_checkin(environ: dict, settings: Settings, engine: Engine) -> dict:
+def handle_checkin(environ: dict, settings: Settings, engine: Engine,
+                   known_tokens: ingest.KnownTokens | None = None) -> dict:
     """The answer to a check-in, or an :class:`ApiError` (nothing stored)."""
     token = bearer_token(environ)
+    token_digest = digest(token)
+    auth = known_tokens.get(token_digest) if known_tokens is not None else None
     connection = engine.raw_connection()
     try:
-        auth = ingest.authenticate_on(connection, engine.dialect.name, token)
+        if auth is None:
+            auth = ingest.authenticate_on(connection, engine.dialect.name, token, token_digest)
+            if known_tokens is not None:
+                known_tokens.remember(token_digest, auth)
         doc = read_json(environ, settings.max_body_bytes)
         now = time.time()
         errors = validate_checkin(doc, latest=now + FUTURE_TOLERANCE_S)
         if errors:
             raise ApiError(422, "the check-in is invalid; nothing was stored", errors)
-        answer = ingest.ingest_on(engine, connection, auth, doc["records"], now,
-                                  raw_health_cutoff=now - settings.raw_health_retention_days * 86400)
+        try:
+            answer = ingest.ingest_on(engine, connection, auth, doc["records"], now,
+                                      raw_health_cutoff=now - settings.raw_health_retention_days * 86400)
+        except ApiError as refused:
+            if refused.status == 401 and known_tokens is not None:
+                known_tokens.forget(token_digest)  # revoked: the next attempt fails before the write lock
+            raise
     finally:
         connection.close()
     return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,
@@ -64,13 +76,14 @@ class CheckinEndpoint:
         self.wsgi_app = wsgi_app
         self.settings = settings
         self.engine = engine
+        self.known_tokens = ingest.KnownTokens()
 
     def __call__(self, environ: dict, start_response):
         if environ.get("PATH_INFO") != CHECKIN_PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
         status = 200
         try:
-            document = handle_checkin(environ, self.settings, self.engine)
+            document = handle_checkin(environ, self.settings, self.engine, self.known_tokens)
         except ApiError as error:
             status, document = error.status, error_document(error.status, error.error, error.errors)
         except Exception:

@@ -13,6 +13,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
+# The WAL is checkpointed once it passes ~40 MB (not SQLite's ~4 MB): pages rewritten by many check-ins
+# reach the database file (and its fsync) once per checkpoint, not once per few hundred commits.
+WAL_CHECKPOINT_BYTES = 10000 * 4096
+WAL_KEPT_BYTES = 1000 * 4096
 
 
 def make_engine(url: str) -> Engine:
@@ -32,9 +36,13 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # Checkpoint the WAL every ~40 MB instead of ~4 MB: pages rewritten by many check-ins reach the
-        # database file (and its fsync) once per checkpoint, not once per few hundred commits.
-        cursor.execute("PRAGMA wal_autocheckpoint=10000")
+        # No automatic checkpoint: it would run inside a commit, while the writer lock is held (with its
+        # fsync, tens of milliseconds every few hundred check-ins, during which every writer waits).
+        # Writers checkpoint once they have released the lock (_checkpoint_if_due).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        # Once the WAL starts over, its file is cut back to this size, so that its size tells how much
+        # is waiting to be checkpointed.
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
         cursor.execute("PRAGMA cache_size=-16000")
         cursor.close()
 
@@ -77,20 +85,43 @@ def _writer_lock_fd(engine: Engine) -> int | None:
     return fd
 
 
+def _checkpoint_if_due(engine: Engine, driver_connection) -> None:
+    """After a SQLite write, once the WAL is large: copy it back into the database file, mostly outside
+    the writer lock (PASSIVE: it never waits for, nor blocks, writers and readers), then once more under
+    the lock for the few pages committed meanwhile, so that the next writer can start the WAL over."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    try:
+        due = os.stat(database + "-wal").st_size > WAL_CHECKPOINT_BYTES
+    except FileNotFoundError:
+        return
+    if not due:
+        return
+    driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    lock = _writer_lock_fd(engine)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction that writes (SQLite: BEGIN IMMEDIATE); committed on success, rolled back on error."""
     lock = _writer_lock_fd(engine)
-    if lock is not None:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(write=True)
+    with engine.connect() as connection:
+        connection = connection.execution_options(write=True)
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
             with connection.begin():
                 yield connection
-    finally:
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            if lock is not None:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        _checkpoint_if_due(engine, connection.connection.driver_connection)
 
 
 @contextmanager
@@ -116,6 +147,8 @@ def raw_write_transaction(engine: Engine, dbapi_connection) -> Iterator:
     finally:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    if sqlite:
+        _checkpoint_if_due(engine, dbapi_connection.driver_connection)
 
 
 @contextmanager

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from kiosk.protocol import HEALTH_FIELDS
-
 _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -22,22 +20,36 @@ def for_dialect(sql: str, dialect: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
 
 
+# Looked up once per worker process and token (ingest.KnownTokens); the check-in's transaction re-reads
+# the token's state (DEVICE_STATE).
 AUTH = """
 SELECT t.id, t.device_id, t.revoked_at, t.pending, d.rotate_requested_at, d.last_seq
 FROM device_tokens t JOIN devices d ON d.id = t.device_id
 WHERE t.token_sha256 = :digest
 """
 
-# First statement of the transaction: on PostgreSQL it also locks the device's row, so two check-ins
-# of one machine never interleave (SQLite's BEGIN IMMEDIATE already serialises writers). It matches no
-# row when the token was revoked since it was checked: a revocation takes effect even mid-request.
-TOUCH_DEVICE = """
-UPDATE devices SET last_seen_at = :now,
-    last_seq = CASE WHEN last_seq < :top THEN :top ELSE last_seq END
-WHERE id = :device_id
-  AND EXISTS (SELECT 1 FROM device_tokens WHERE id = :token_id AND revoked_at IS NULL)
-RETURNING asset_tag, commune_insee
+# First statement of the check-in's transaction: the device's state and its token's, read under the
+# write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the row lock below), so two check-ins of one machine
+# never interleave and a revocation committed since the token was looked up takes effect.
+DEVICE_STATE = """
+SELECT d.last_seq, d.asset_tag, d.commune_insee, d.rotate_requested_at, t.pending, t.revoked_at
+FROM device_tokens t JOIN devices d ON d.id = t.device_id
+WHERE t.id = :token_id AND d.id = :device_id
 """
+LOCK_DEVICE_ROW = {"postgresql": " FOR UPDATE OF d"}
+
+UPDATE_DEVICE = "UPDATE devices SET last_seen_at = :now, last_seq = :last_seq WHERE id = :device_id"
+
+# The same, with the newest sample of the batch as the machine's health snapshot, unless the snapshot
+# already holds a newer one (a sample arriving late). Conditions read the row as it was before.
+SNAPSHOT_FIELDS = ("disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")
+_NEWER = "health_at IS NULL OR health_at <= :health_at"
+UPDATE_DEVICE_AND_SNAPSHOT = (
+    "UPDATE devices SET last_seen_at = :now, last_seq = :last_seq, "
+    + ", ".join(f"{name} = CASE WHEN {_NEWER} THEN :{name} ELSE {name} END"
+                for name in ("health_at",) + SNAPSHOT_FIELDS)
+    + " WHERE id = :device_id"
+)
 
 # Rotation (rare): the first use of a pending token revokes the others; a requested rotation hands
 # out a new pending token, replacing any earlier pending one whose answer may have been lost.
@@ -56,26 +68,21 @@ INSERT INTO device_tokens (device_id, token_sha256, created_at, pending)
 VALUES (:device_id, :digest, :now, :pending)
 """
 
-ALREADY_STORED = """
-SELECT seq FROM health_samples WHERE device_id = :device_id AND seq BETWEEN :low AND :high
-UNION ALL
+# Only asked when a batch reaches back to sequence numbers the device already sent (a lost answer,
+# a retry): every stored record has a sequence number <= devices.last_seq.
+OVERLAPPING_HEALTH = """
+SELECT samples FROM health_batches WHERE device_id = :device_id AND last_seq >= :low AND first_seq <= :high
+"""
+OTHER_STORED = """
 SELECT seq FROM usage_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
 UNION ALL
 SELECT seq FROM inventory_reports WHERE device_id = :device_id AND seq BETWEEN :low AND :high
 """
 
-# One multi-row statement for a check-in's ~20 samples (about 20 % cheaper than executemany), with
-# positional parameters flattened row after row: device_id, seq, at, received_at, then HEALTH_FIELDS.
-_HEALTH_COLUMNS = ("device_id", "seq", "at", "received_at") + HEALTH_FIELDS
-_HEALTH_ROW = f"({', '.join('?' for _ in _HEALTH_COLUMNS)})"
-
-
-@lru_cache(maxsize=64)
-def insert_health(rows: int, dialect: str) -> str:
-    """INSERT of ``rows`` samples (at most 500 x 17 parameters: within both databases' limits)."""
-    return for_dialect(f"INSERT INTO health_samples ({', '.join(_HEALTH_COLUMNS)}) "
-                       f"VALUES {', '.join([_HEALTH_ROW] * rows)} "
-                       "ON CONFLICT (device_id, seq) DO NOTHING", dialect)
+INSERT_HEALTH_BATCH = """
+INSERT INTO health_batches (device_id, first_seq, last_seq, at_first, at_last, received_at, samples)
+VALUES (:device_id, :first_seq, :last_seq, :at_first, :at_last, :received_at, :samples)
+"""
 
 
 def _greater(column: str, table: str) -> str:

@@ -1,15 +1,15 @@
-"""Retention: raw health samples are kept a limited time; roll-ups and usage counters longer."""
+"""Retention: raw health samples are kept a limited time (to within a day); roll-ups and usage counters longer."""
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete
 
 from provisioning.fleet.dashboard.readmodel import prune_usage
 from provisioning.fleet.db import write_transaction
 from provisioning.fleet.schema import (
-    devices, health_daily, health_hourly, health_samples, usage_daily, usage_reports,
+    health_batches, health_daily, health_hourly, usage_daily, usage_reports,
 )
 from provisioning.fleet.settings import Settings
 
@@ -20,10 +20,9 @@ def prune(engine: Engine, settings: Settings, now: float | None = None) -> dict[
     removed: dict[str, int] = {}
     with write_transaction(engine) as connection:
         cutoff = now - settings.raw_health_retention_days * 86400
-        # device_id IN (...) lets both databases walk the (device_id, at) index one device at a time.
-        removed["health_samples"] = connection.execute(delete(health_samples).where(
-            health_samples.c.device_id.in_(select(devices.c.id)),
-            health_samples.c.at < cutoff)).rowcount
+        # A row holds one check-in's samples of one day: it goes once its newest sample is past the cutoff.
+        removed["health_batches"] = connection.execute(
+            delete(health_batches).where(health_batches.c.at_last < cutoff)).rowcount
         for table, days in ((health_hourly, settings.hourly_rollup_retention_days),
                             (health_daily, settings.daily_rollup_retention_days)):
             removed[table.name] = 0

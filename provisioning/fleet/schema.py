@@ -2,14 +2,14 @@
 
 Identity: a device is its association asset tag (``devices.asset_tag``); serials and UUIDs are
 recorded in the inventory only and never used to find or merge machines. Every record a kiosk sends
-is stored at most once, keyed by (device_id, seq). Raw health samples are kept for a limited time;
-hourly and daily roll-ups are updated in the same transaction as the raw insert.
+is stored at most once, keyed by (device_id, seq). Raw health samples (stored per check-in) are kept
+for a limited time; hourly and daily roll-ups are updated in the same transaction as the raw insert.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
 )
 
 metadata = MetaData()
@@ -34,6 +34,13 @@ devices = Table(
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("kiosk_version", String(200)),
     Column("rotate_requested_at", Float),
+    # The newest health sample received (what the dashboard's health flags read), updated by the
+    # check-in that already updates this row; an older sample arriving late never replaces it.
+    Column("health_at", Float),
+    Column("disk_used_percent", Float),
+    Column("memory_used_percent", Float),
+    Column("temperature_max_c", Float),
+    Column("uptime_s", Float),
 )
 
 device_tokens = Table(
@@ -78,28 +85,22 @@ inventory_reports = Table(
     Column("kiosk_version", String(200)),
 )
 
-health_samples = Table(
-    "health_samples", metadata,
+# Raw health samples, one row per check-in and UTC day of the samples (normally one row per check-in):
+# ``samples`` is a zlib-compressed JSON array of [seq, at, *HEALTH_FIELDS] arrays (raw_health.py).
+# One small row instead of one row per sample in three B-trees: raw samples were most of the pages each
+# check-in's commit wrote. Clustered by device (SQLite: WITHOUT ROWID), so a replayed batch's overlap is
+# found in the table itself; ``at_last`` is what the retention prune deletes by.
+health_batches = Table(
+    "health_batches", metadata,
     Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
-    Column("seq", BigInteger, primary_key=True),
-    Column("at", Float, nullable=False),
+    Column("last_seq", BigInteger, primary_key=True),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("at_first", Float, nullable=False),
+    Column("at_last", Float, nullable=False),
     Column("received_at", Float, nullable=False),
-    Column("cpu_percent", Float),
-    Column("load1", Float),
-    Column("memory_used_percent", Float),
-    Column("memory_available_bytes", BigInteger),
-    Column("disk_used_percent", Float),
-    Column("disk_free_bytes", BigInteger),
-    Column("uptime_s", Float),
-    Column("boot_time", Float),
-    Column("temperature_max_c", Float),
-    Column("battery_percent", Float),
-    Column("battery_plugged", Boolean),
-    Column("kiosk_restarts", Integer),
-    Column("last_session_at", Float),
-    # (device_id, at), not (at): one check-in's samples share one or two index pages (cheap commits);
-    # the retention prune walks it device by device (retention.py).
-    Index("ix_health_samples_device_at", "device_id", "at"),
+    Column("samples", LargeBinary, nullable=False),
+    Index("ix_health_batches_at_last", "at_last"),
+    sqlite_with_rowid=False,
 )
 
 
@@ -145,6 +146,7 @@ usage_reports = Table(
     Column("at", Float, nullable=False),
     Column("day", String(10), nullable=False),
     Column("received_at", Float, nullable=False),
+    sqlite_with_rowid=False,  # one B-tree, not a rowid table beside the primary key's index
 )
 
 # Anonymous daily counters per device, metric and key (tile id, bare host, length bucket or "").

@@ -183,7 +183,7 @@ def stored_counts(engine) -> dict[str, int]:
     from provisioning.fleet import schema
     with engine.connect() as connection:
         return {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (schema.health_samples, schema.usage_reports, schema.usage_daily,
+                for table in (schema.health_batches, schema.usage_reports, schema.usage_daily,
                               schema.inventory_reports, schema.health_hourly, schema.devices)}
 
 

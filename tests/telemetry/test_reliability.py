@@ -21,11 +21,14 @@ from kiosk.agent.runner import Agent
 from kiosk.agent.settings import load_agent_settings
 from kiosk.agent.spool import Spool
 from kiosk.events import Event, EventKind, EventLog
-from provisioning.fleet import schema
+from provisioning.fleet import raw_health, schema
 
 
-def _server_seqs(engine, table=schema.health_samples) -> list[int]:
+def _server_seqs(engine, table=None) -> list[int]:
+    """Sequence numbers stored in ``table``; raw health samples when None."""
     with engine.connect() as connection:
+        if table is None:
+            return raw_health.stored_seqs(connection)
         return connection.execute(select(table.c.seq)).scalars().all()
 
 

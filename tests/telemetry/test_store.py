@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from telemetry_helpers import health_record, new_code, usage_record
-from provisioning.fleet import schema
+from provisioning.fleet import raw_health, schema
 from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
 from provisioning.fleet.errors import ApiError
 from provisioning.fleet.ingest import authenticate, ingest
@@ -57,8 +57,8 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
     expected_sessions = sum(count for kind, count in first_kind.values() if kind == "usage")
     expected_usage = sum(1 for kind, _ in first_kind.values() if kind == "usage")
     with engine.connect() as connection:
-        health = connection.execute(select(func.count()).select_from(schema.health_samples)
-                                    .where(schema.health_samples.c.device_id == device_id)).scalar_one()
+        health_seqs = raw_health.stored_seqs(connection, device_id)
+        health = len(health_seqs)
         rolled = connection.execute(select(func.coalesce(func.sum(schema.health_hourly.c.samples), 0))
                                     .where(schema.health_hourly.c.device_id == device_id)).scalar_one()
         counters = dict(connection.execute(
@@ -66,7 +66,8 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
             .where(schema.usage_daily.c.device_id == device_id)).all())
         last_seq = connection.execute(select(schema.devices.c.last_seq)
                                       .where(schema.devices.c.id == device_id)).scalar_one()
-    assert health == rolled == expected_health
+    assert health == rolled == expected_health and len(set(health_seqs)) == health
+    assert sorted(health_seqs) == sorted(seq for seq, (kind, _) in first_kind.items() if kind == "health")
     assert counters.get("sessions", 0) == expected_sessions
     assert counters.get("tile_opened", 0) == expected_usage
     assert last_seq == max(first_kind, default=0)
@@ -103,7 +104,7 @@ def test_identity_is_the_asset_tag_never_the_serial(engine):
     assert refused.value.status == 401
     _checkin(engine, again["token"], [health_record(again["seq_base"] + 1, now)])
     with engine.connect() as connection:
-        per_device = Counter(connection.execute(select(schema.health_samples.c.device_id)).scalars())
+        per_device = Counter(sample["device_id"] for sample in raw_health.stored_samples(connection))
         devices = connection.execute(select(func.count()).select_from(schema.devices)).scalar_one()
         serials = connection.execute(select(schema.inventory_reports.c.device_id)
                                      .where(schema.inventory_reports.c.serial == clone["serial"])).scalars().all()
@@ -161,7 +162,7 @@ def test_a_revocation_committed_during_a_checkin_refuses_it_and_stores_nothing(e
         ingest(engine, auth, [health_record(1), usage_record(2, DAY, [["sessions", "", 3]])], time.time())
     assert refused.value.status == 401 and "revoked" in refused.value.error
     with engine.connect() as connection:
-        for table in (schema.health_samples, schema.usage_reports, schema.usage_daily, schema.health_hourly):
+        for table in (schema.health_batches, schema.usage_reports, schema.usage_daily, schema.health_hourly):
             assert connection.execute(select(func.count()).select_from(table)
                                       .where(table.c.device_id == device_id)).scalar_one() == 0
         assert connection.execute(select(schema.devices.c.last_seq)
@@ -184,9 +185,9 @@ def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
                              usage_record(3, "2023-01-01", [["sessions", "", 4]], old),
                              usage_record(4, time.strftime("%Y-%m-%d"), [["sessions", "", 2]], now)])
     removed = prune(engine, Settings(testing=True), now)
-    assert removed["health_samples"] == 1 and removed["usage_daily"] == 1
+    assert removed["health_batches"] == 1 and removed["usage_daily"] == 1
     with engine.connect() as connection:
-        kept = connection.execute(select(schema.health_samples.c.seq)).scalars().all()
+        kept = raw_health.stored_seqs(connection)
         hourly = connection.execute(select(func.sum(schema.health_hourly.c.samples))).scalar_one()
         daily = connection.execute(select(func.sum(schema.health_daily.c.samples))).scalar_one()
     assert kept == [2] and hourly == 2 and daily == 2
@@ -196,7 +197,7 @@ def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
     with engine.connect() as connection:
         assert connection.execute(select(func.sum(schema.health_hourly.c.samples))).scalar_one() == 2
     shorter = prune(engine, Settings(testing=True, raw_health_retention_days=1), now)
-    assert shorter["health_samples"] == 1
+    assert shorter["health_batches"] == 1
 
 
 def test_migrations_build_exactly_the_declared_schema(engine):

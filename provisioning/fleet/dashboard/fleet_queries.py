@@ -61,8 +61,8 @@ def overview(conn: sa.Connection, filters: OverviewFilters, now: float, current_
     status = status_expression(now).label("status")
     listing = sa.select(
         devices.c.asset_tag, devices.c.commune_insee, communes.c.name.label("commune_name"),
-        devices.c.last_seen_at, devices.c.kiosk_version, assets.c.disk_used_percent,
-        assets.c.memory_used_percent, assets.c.temperature_max_c, assets.c.crashes_7d,
+        devices.c.last_seen_at, devices.c.kiosk_version, devices.c.disk_used_percent,
+        devices.c.memory_used_percent, devices.c.temperature_max_c, assets.c.crashes_7d,
         LIFECYCLE.label("lifecycle_state"), status).select_from(_from())
     listing = _filtered(_scoped(listing, allowed_commune), filters, now, current_version)
     page = max(1, filters.page)
@@ -98,8 +98,8 @@ def machine(conn: sa.Connection, asset_tag: str, now: float) -> sa.Row | None:
         devices.c.id, devices.c.asset_tag, devices.c.commune_insee, devices.c.enrolled_at, devices.c.last_seen_at,
         devices.c.kiosk_version, devices.c.rotate_requested_at, communes.c.name.label("commune_name"),
         communes.c.expected_interval_s, LIFECYCLE.label("lifecycle_state"), assets.c.donor, assets.c.intake_date,
-        assets.c.erasure_certificate, assets.c.disk_used_percent, assets.c.memory_used_percent,
-        assets.c.temperature_max_c, assets.c.uptime_s, assets.c.crashes_7d, assets.c.health_at,
+        assets.c.erasure_certificate, devices.c.disk_used_percent, devices.c.memory_used_percent,
+        devices.c.temperature_max_c, devices.c.uptime_s, assets.c.crashes_7d, devices.c.health_at,
         status_expression(now).label("status")).select_from(_from())
     return conn.execute(statement.where(devices.c.asset_tag == asset_tag)).first()
 

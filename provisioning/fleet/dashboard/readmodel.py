@@ -1,9 +1,9 @@
 """Keep the dashboard's read model up to date, inside the ingest transaction.
 
 :func:`apply_ingested` is called by :func:`provisioning.fleet.ingest.ingest` with what that check-in has
-*newly* stored (a replayed record never reaches it), so the figures stay exact:
+*newly* stored (a replayed record never reaches it), so the figures stay exact (the newest health sample
+is kept on the ``devices`` row by the ingest itself):
 
-* the newest health sample becomes the machine's snapshot (what the overview's health flags read);
 * usage counters are added to the machine's commune's daily counters, and to the fleet's;
 * crash recoveries over the last 7 days are recounted from the store's per-device counters.
 """
@@ -41,17 +41,6 @@ INSERT INTO dash_usage_commune_daily (metric, day, commune_insee, key, count)
 VALUES (:metric, :day, :commune_insee, :key, :count)
 ON CONFLICT (metric, day, commune_insee, key) DO UPDATE SET count = dash_usage_commune_daily.count + excluded.count
 """
-# An older sample arriving late never replaces a newer snapshot.
-SNAPSHOT = """
-INSERT INTO dash_machine_assets (asset_tag, lifecycle_state, crashes_7d, health_at, disk_used_percent,
-                                 memory_used_percent, temperature_max_c, uptime_s)
-VALUES (:asset_tag, 'deployed', 0, :health_at, :disk_used_percent, :memory_used_percent, :temperature_max_c,
-        :uptime_s)
-ON CONFLICT (asset_tag) DO UPDATE SET health_at = excluded.health_at,
-    disk_used_percent = excluded.disk_used_percent, memory_used_percent = excluded.memory_used_percent,
-    temperature_max_c = excluded.temperature_max_c, uptime_s = excluded.uptime_s
-WHERE dash_machine_assets.health_at IS NULL OR dash_machine_assets.health_at <= excluded.health_at
-"""
 ENSURE_ASSET = """
 INSERT INTO dash_machine_assets (asset_tag, lifecycle_state, crashes_7d) VALUES (:asset_tag, 'deployed', 0)
 ON CONFLICT (asset_tag) DO NOTHING
@@ -65,30 +54,21 @@ WHERE asset_tag = :asset_tag
 
 
 def apply_ingested(cursor, dialect: str, device_id: int, asset_tag: str, commune_insee: str,
-                   latest_health: dict | None, counters: Mapping[tuple[str, str, str], int], now: float) -> None:
-    """On the ingest transaction's driver cursor: ``latest_health`` is the newest newly stored sample
-    (with its ``at``), ``counters`` the newly stored usage counts by (day, metric, key)."""
-    if latest_health is None and not counters:
+                   counters: Mapping[tuple[str, str, str], int], now: float) -> None:
+    """On the ingest transaction's driver cursor: ``counters`` are the newly stored usage counts by
+    (day, metric, key)."""
+    if not counters:
         return
     from provisioning.fleet.hot_sql import for_dialect
 
-    if counters:
-        rows = [{"metric": metric, "day": day, "key": key, "count": count}
-                for (day, metric, key), count in sorted(counters.items())]
-        cursor.executemany(for_dialect(ADD_FLEET_USAGE, dialect), rows)
-        cursor.executemany(for_dialect(ADD_COMMUNE_USAGE, dialect),
-                           [dict(row, commune_insee=commune_insee) for row in rows])
-    if latest_health is not None:
-        cursor.execute(for_dialect(SNAPSHOT, dialect), {
-            "asset_tag": asset_tag, "health_at": latest_health["at"],
-            **{name: latest_health.get(name) for name in HEALTH_FIELDS}})
+    rows = [{"metric": metric, "day": day, "key": key, "count": count}
+            for (day, metric, key), count in sorted(counters.items())]
+    cursor.executemany(for_dialect(ADD_FLEET_USAGE, dialect), rows)
+    cursor.executemany(for_dialect(ADD_COMMUNE_USAGE, dialect), [dict(row, commune_insee=commune_insee) for row in rows])
     if any(metric == "crash_recovered" for _, metric, _ in counters):
         cursor.execute(for_dialect(ENSURE_ASSET, dialect), {"asset_tag": asset_tag})
         cursor.execute(for_dialect(RECOUNT_CRASHES, dialect), {
             "asset_tag": asset_tag, "device_id": device_id, "since": utc_day(now - CRASH_WINDOW_DAYS * 86400)})
-
-
-HEALTH_FIELDS = ("disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")
 
 
 def move_machine(conn: sa.Connection, asset_tag: str, to_insee: str, at: float, by_user: str) -> None:

@@ -43,9 +43,9 @@ def status_expression(now: float):
 
 def flag_conditions(current_version: str) -> dict[str, sa.ColumnElement[bool]]:
     return {
-        "disk": assets.c.disk_used_percent >= DISK_FULL_PERCENT,
-        "memory": assets.c.memory_used_percent >= MEMORY_PRESSURE_PERCENT,
-        "temperature": assets.c.temperature_max_c >= HOT_CELSIUS,
+        "disk": devices.c.disk_used_percent >= DISK_FULL_PERCENT,
+        "memory": devices.c.memory_used_percent >= MEMORY_PRESSURE_PERCENT,
+        "temperature": devices.c.temperature_max_c >= HOT_CELSIUS,
         "crashes": assets.c.crashes_7d >= REPEATED_CRASHES_7D,
         "outdated": sa.and_(devices.c.kiosk_version.is_not(None), devices.c.kiosk_version != current_version),
     }

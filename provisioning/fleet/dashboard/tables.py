@@ -1,9 +1,10 @@
 """Tables owned by the staff dashboard (prefix ``dash_``), beside the store's (provisioning.fleet.schema):
-accounts, the machines' life cycle and latest health, the communes' places, and per-commune usage.
+accounts, the machines' life cycle, the communes' places, and per-commune usage.
 
-The latest health and the per-commune usage are fed in the ingest transaction by
-:mod:`provisioning.fleet.dashboard.readmodel`; they keep every page a handful of indexed queries on a
-fleet of 10,000 machines (no scan of raw samples, no per-device usage scan).
+Recent crashes and the per-commune usage are fed in the ingest transaction by
+:mod:`provisioning.fleet.dashboard.readmodel` (the latest health is on the store's ``devices`` row);
+they keep every page a handful of indexed queries on a fleet of 10,000 machines (no scan of raw
+samples, no per-device usage scan).
 Times are POSIX seconds (UTC) in floats; days are ISO ``YYYY-MM-DD`` strings (they sort and compare).
 """
 
@@ -47,7 +48,8 @@ commune_places = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
-# The asset side of a machine (devices.asset_tag) and its latest health, kept by the read model.
+# The asset side of a machine (devices.asset_tag); crashes_7d is kept by the read model (its latest
+# health is on the devices row).
 machine_assets = sa.Table(
     "dash_machine_assets", metadata,
     sa.Column("asset_tag", sa.String(32), primary_key=True),
@@ -55,11 +57,6 @@ machine_assets = sa.Table(
     sa.Column("donor", sa.String(120)),
     sa.Column("intake_date", sa.String(10)),
     sa.Column("erasure_certificate", sa.String(80)),
-    sa.Column("health_at", sa.Float),
-    sa.Column("disk_used_percent", sa.Float),
-    sa.Column("memory_used_percent", sa.Float),
-    sa.Column("temperature_max_c", sa.Float),
-    sa.Column("uptime_s", sa.Float),
     sa.Column("crashes_7d", sa.Integer, nullable=False, default=0),
     sa.CheckConstraint(
         "lifecycle_state IN ('donated', 'refurbished', 'deployed', 'returned', 'recycled')",
