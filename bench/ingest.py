@@ -1,14 +1,20 @@
 """Benchmark the fleet server's check-in ingest under its production WSGI server.
 
-gunicorn (2 sync workers) + SQLite on loopback; simulated kiosks (a few client processes, pre-built
-gzip bodies, 20 records per check-in) against POST /api/v1/checkin, side by side with the same server
-answering a trivial endpoint (GET /api/v1/ping), in alternating rounds of the same run. Then a real agent
-process runs record+upload cycles against the same server for its CPU and memory cost.
+gunicorn (2 sync workers) + SQLite on loopback; simulated kiosks (client processes in closed loops,
+pre-built gzip bodies, 20 records per check-in) against POST /api/v1/checkin, side by side with the same
+server answering a trivial endpoint (GET /api/v1/ping), in alternating rounds of the same run. Then a
+real agent process runs record+upload cycles against the same server for its CPU and memory cost.
+
+One client process per worker by default: it keeps every sync worker busy (the ping ceiling is the same
+with more clients) while adding as few load-generator processes as possible to the two cores the server
+runs on. More clients only preempt the server's processes; on the check-in, a worker preempted while it
+holds the store's write lock makes the other one wait (with 3 clients, check-ins/s drop by about 15 %
+while pings do not; `--clients 3` shows it).
 
 Prints ONE JSON line: checkins_per_s, records_per_s, p50_ms, p99_ms, ceiling_per_s, kiosks_supported
 (check-ins per second x the default 300 s interval), agent_cpu_ms_per_cycle, agent_rss_mb.
 
-    .venv/bin/python bench/ingest.py [--seconds 4] [--rounds 2] [--clients 3] [--kiosks 1500]
+    .venv/bin/python bench/ingest.py [--seconds 4] [--rounds 2] [--clients N] [--kiosks 1500]
 """
 
 from __future__ import annotations
@@ -176,12 +182,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured phase")
     parser.add_argument("--rounds", type=int, default=2, help="alternating ping/check-in rounds")
-    parser.add_argument("--clients", type=int, default=3, help="load-generator processes")
+    parser.add_argument("--clients", type=int, default=None, help="load-generator processes (default: one per worker)")
     parser.add_argument("--kiosks", type=int, default=1500, help="simulated kiosks (enrolled devices)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--agent-cycles", type=int, default=30)
     parser.add_argument("--agent-probe", nargs=3, metavar=("URL", "DIR", "CODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.clients is None:
+        args.clients = args.workers
     if args.agent_probe:
         agent_probe(*args.agent_probe, cycles=args.agent_cycles)
         return 0

@@ -86,11 +86,15 @@ def authenticate(engine: Engine, token: str) -> DeviceAuth:
         connection.close()
 
 
-def _rollups(device_id: int, samples: list[tuple], period: int) -> list[dict]:
-    """Sums, counts and maxima per period over new samples ``(seq, at, data)``, in arrival order."""
+_SUMS = ("samples", "kiosk_restarts", "cpu_sum", "cpu_n", "memory_sum", "memory_n")
+_MAXIMA = ("cpu_max", "memory_max", "load_max", "disk_used_max", "temperature_max")
+
+
+def _hourly_rollups(device_id: int, samples: list[tuple]) -> list[dict]:
+    """Sums, counts and maxima per hour over new samples ``(seq, at, data)``."""
     grouped: dict[int, list[dict]] = {}
     for _seq, at, data in samples:
-        grouped.setdefault(int(at // period * period), []).append(data)
+        grouped.setdefault(int(at // 3600 * 3600), []).append(data)
     rows = []
     for start, group in grouped.items():
         row = {"device_id": device_id, "period_start": start, "samples": len(group),
@@ -106,6 +110,23 @@ def _rollups(device_id: int, samples: list[tuple], period: int) -> list[dict]:
             row[target] = max(values) if values else None
         rows.append(row)
     return rows
+
+
+def _daily_rollups(hourly: list[dict]) -> list[dict]:
+    """The same figures per day, merged from the hourly ones (a check-in spans one or two hours)."""
+    days: dict[int, dict] = {}
+    for hour in hourly:
+        start = hour["period_start"] // 86400 * 86400
+        day = days.get(start)
+        if day is None:
+            days[start] = dict(hour, period_start=start)
+            continue
+        for name in _SUMS:
+            day[name] += hour[name]
+        for name in _MAXIMA:
+            if hour[name] is not None and (day[name] is None or hour[name] > day[name]):
+                day[name] = hour[name]
+    return list(days.values())
 
 
 def _inventory_row(device_id: int, seq: int, at: float, data: dict, now: float) -> dict:
@@ -128,8 +149,8 @@ class Additions:
         self.device_id, self.now = device_id, now
         self.health, self.usage, self.inventory = health, usage, inventory
         self.health_rows = raw_health.batch_rows(device_id, health, now) if health else []
-        self.hourly = _rollups(device_id, health, 3600) if health else []
-        self.daily = _rollups(device_id, health, 86400) if health else []
+        self.hourly = _hourly_rollups(device_id, health) if health else []
+        self.daily = _daily_rollups(self.hourly)
         self.snapshot = None  # the newest sample's fields the dashboard shows
         if health:
             _seq, at, data = max(health, key=lambda item: item[1])

@@ -75,15 +75,21 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
 
 def test_rollups_keep_sums_and_maxima(engine):
     token, device_id = _enrolled(engine)
-    hour = (int(time.time()) // 3600 - 2) * 3600
+    day = (int(time.time()) // 86400 - 1) * 86400
+    hour = day + 22 * 3600  # 22:00 and 23:00 UTC, then 00:00 the day after
     records = [health_record(1, hour + 10, cpu=10.0), health_record(2, hour + 20, cpu=30.0),
-               health_record(3, hour + 3600 + 5, cpu=50.0)]
+               health_record(3, hour + 3600 + 5, cpu=50.0), health_record(4, hour + 7200 + 5, cpu=20.0)]
     _checkin(engine, token, records)
+    _checkin(engine, token, [health_record(5, hour + 30, cpu=35.0)])  # later, into existing hour and day
     with engine.connect() as connection:
-        rows = connection.execute(select(schema.health_hourly).where(schema.health_hourly.c.device_id == device_id)
-                                  .order_by(schema.health_hourly.c.period_start)).mappings().all()
-    assert [(row["period_start"], row["samples"], row["cpu_sum"], row["cpu_max"]) for row in rows] == [
-        (hour, 2, 40.0, 30.0), (hour + 3600, 1, 50.0, 50.0)]
+        rows = {table.name: connection.execute(select(table).where(table.c.device_id == device_id)
+                                               .order_by(table.c.period_start)).mappings().all()
+                for table in (schema.health_hourly, schema.health_daily)}
+    assert [(row["period_start"], row["samples"], row["cpu_sum"], row["cpu_n"], row["cpu_max"])
+            for row in rows["health_hourly"]] == [
+        (hour, 3, 75.0, 3, 35.0), (hour + 3600, 1, 50.0, 1, 50.0), (hour + 7200, 1, 20.0, 1, 20.0)]
+    assert [(row["period_start"], row["samples"], row["cpu_sum"], row["cpu_n"], row["cpu_max"])
+            for row in rows["health_daily"]] == [(day, 4, 125.0, 4, 50.0), (day + 86400, 1, 20.0, 1, 20.0)]
 
 
 def test_identity_is_the_asset_tag_never_the_serial(engine):

@@ -14,8 +14,10 @@ Revises: 0002
 Create Date: 2026-11-26
 """
 
-import json
+import math
+import sys
 import zlib
+from array import array
 
 from alembic import op
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ HEALTH_FIELDS = (
     "disk_free_bytes", "uptime_s", "boot_time", "temperature_max_c", "battery_percent",
     "battery_plugged", "kiosk_restarts", "last_session_at",
 )
+_INTEGERS = {"seq", "memory_available_bytes", "disk_free_bytes", "kiosk_restarts"}
 SNAPSHOT_COLUMNS = ("health_at", "disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")
 _CHUNK = 5000
 
@@ -95,8 +98,27 @@ def _rebuild_usage_reports(clustered: bool) -> None:
     op.rename_table('usage_reports_rebuilt', 'usage_reports')
 
 
-def _encode(values: list) -> bytes:
-    return zlib.compress(json.dumps(values, separators=(',', ':')).encode(), 1)
+def _encode(rows: list) -> bytes:
+    """Samples as float64 values (NaN: none), little-endian, zlib (the layout of raw_health.py)."""
+    packed = array('d', [math.nan if value is None else float(value) for row in rows for value in row])
+    if sys.byteorder != 'little':
+        packed.byteswap()
+    return zlib.compress(packed.tobytes(), 1)
+
+
+def _decode(stored: bytes) -> list[dict]:
+    packed = array('d', zlib.decompress(bytes(stored)))
+    if sys.byteorder != 'little':
+        packed.byteswap()
+    names = ('seq', 'at', *HEALTH_FIELDS)
+    samples = []
+    for start in range(0, len(packed), len(names)):
+        sample = {}
+        for name, value in zip(names, packed[start:start + len(names)]):
+            sample[name] = (None if value != value else int(value) if name in _INTEGERS
+                            else bool(value) if name == 'battery_plugged' else value)
+        samples.append(sample)
+    return samples
 
 
 _samples = sa.table('health_samples', *[sa.column(name) for name in ('device_id', 'seq', 'at', 'received_at',
@@ -163,10 +185,9 @@ def downgrade() -> None:
     for device_id, received, stored in bind.execute(
             sa.select(_batches.c.device_id, _batches.c.received_at, _batches.c.samples)
             .order_by(_batches.c.device_id, _batches.c.last_seq)).all():
-        samples = [dict(zip(('seq', 'at', *HEALTH_FIELDS), values)) for values in json.loads(zlib.decompress(stored))]
+        samples = _decode(stored)
         if samples:
-            bind.execute(_samples.insert(), [dict(sample, device_id=device_id, received_at=received,
-                                                  battery_plugged=None if sample['battery_plugged'] is None
-                                                  else bool(sample['battery_plugged'])) for sample in samples])
+            bind.execute(_samples.insert(), [dict(sample, device_id=device_id, received_at=received)
+                                             for sample in samples])
     op.drop_index('ix_health_batches_at_last', table_name='health_batches')
     op.drop_table('health_batches')
