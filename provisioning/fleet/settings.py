@@ -35,7 +35,7 @@ class Settings:
         300, "Check-in interval the server tells every kiosk, in seconds (60 to 86400).")
     config_version: str = setting(
         "1", "Version of the kiosk configuration currently published, returned with every check-in.")
-    raw_health_retention_days: int = setting(30, "Days raw health samples are kept (roll-ups stay).")
+    raw_health_retention_days: int = setting(30, "Days raw health samples are kept, to within a day (roll-ups stay).")
     hourly_rollup_retention_days: int = setting(
         400, "Days hourly health roll-ups are kept; 0 keeps them forever.")
     daily_rollup_retention_days: int = setting(0, "Days daily health roll-ups are kept; 0 keeps them forever.")
