@@ -8,7 +8,7 @@ real agent process runs record+upload cycles against the same server for its CPU
 One client process per worker by default: it keeps every sync worker busy (the ping ceiling is the same
 with more clients) while adding as few load-generator processes as possible to the two cores the server
 runs on. More clients only preempt the server's processes; on the check-in, a worker preempted while it
-holds the store's write lock makes the other one wait (with 3 clients, check-ins/s drop by about 15 %
+holds the store's write lock makes the other one wait (with 3 clients, check-ins/s drop by 10–15 %
 while pings do not; `--clients 3` shows it).
 
 Prints ONE JSON line: checkins_per_s, records_per_s, p50_ms, p99_ms, ceiling_per_s, kiosks_supported

@@ -23,6 +23,7 @@ from provisioning.fleet import hot_sql, raw_health
 from provisioning.fleet.dashboard.readmodel import apply_ingested
 from provisioning.fleet.db import raw_write_transaction
 from provisioning.fleet.errors import ApiError
+from provisioning.fleet.schema import DEVICE_USAGE_METRICS
 from provisioning.fleet.secrets_hashing import digest, new_secret
 
 INVENTORY_TEXT = ("vendor", "model", "serial", "uuid", "cpu_model", "os", "kernel", "kiosk_version")
@@ -164,7 +165,8 @@ class Additions:
                 slot = (day, metric, key)
                 self.counters[slot] = self.counters.get(slot, 0) + int(count)
         self.counter_rows = [{"device_id": device_id, "day": day, "metric": metric, "key": key, "count": count}
-                             for (day, metric, key), count in self.counters.items()]
+                             for (day, metric, key), count in self.counters.items()
+                             if metric in DEVICE_USAGE_METRICS]
         self.inventory_rows = [_inventory_row(device_id, seq, at, data, now) for seq, at, data in inventory]
 
     @classmethod
@@ -199,7 +201,8 @@ class Additions:
             cursor.executemany(sql(hot_sql.UPSERT_DAILY), self.daily)
         if self.usage_rows:
             cursor.executemany(sql(hot_sql.INSERT_USAGE_REPORT), self.usage_rows)
-            cursor.executemany(sql(hot_sql.UPSERT_USAGE_COUNTER), self.counter_rows)
+            if self.counter_rows:
+                cursor.executemany(sql(hot_sql.UPSERT_USAGE_COUNTER), self.counter_rows)
         if self.inventory_rows:
             cursor.executemany(sql(hot_sql.INSERT_INVENTORY), self.inventory_rows)
             latest = max(self.inventory_rows, key=lambda row: row["seq"])

@@ -149,7 +149,11 @@ usage_reports = Table(
     sqlite_with_rowid=False,  # one B-tree, not a rowid table beside the primary key's index
 )
 
-# Anonymous daily counters per device, metric and key (tile id, bare host, length bucket or "").
+# Daily counters per device of what describes the machine itself (DEVICE_USAGE_METRICS: starts and
+# crash recoveries, for its page and health flags). How residents use the kiosks (sessions, tiles,
+# prints...) is counted per commune and day only (dash_usage_commune_daily): the usage pages need
+# nothing finer, and no use is ever attached to a machine.
+DEVICE_USAGE_METRICS = frozenset({"kiosk_started", "crash_recovered"})
 usage_daily = Table(
     "usage_daily", metadata,
     Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),

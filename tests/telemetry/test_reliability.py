@@ -22,6 +22,7 @@ from kiosk.agent.settings import load_agent_settings
 from kiosk.agent.spool import Spool
 from kiosk.events import Event, EventKind, EventLog
 from provisioning.fleet import raw_health, schema
+from provisioning.fleet.dashboard.tables import usage_commune_daily
 
 
 def _server_seqs(engine, table=None) -> list[int]:
@@ -33,11 +34,19 @@ def _server_seqs(engine, table=None) -> list[int]:
 
 
 def _server_usage(engine) -> Counter:
-    with engine.connect() as connection:
-        rows = connection.execute(select(schema.usage_daily.c.metric, schema.usage_daily.c.key,
-                                         func.sum(schema.usage_daily.c.count))
-                                  .group_by(schema.usage_daily.c.metric, schema.usage_daily.c.key)).all()
-    return Counter({(metric, key): int(total) for metric, key, total in rows})
+    """Usage counts as the server keeps them: per commune and day (every metric); the machine's own
+    metrics are also kept per device, and must agree."""
+    def totals(table):
+        with engine.connect() as connection:
+            rows = connection.execute(select(table.c.metric, table.c.key, func.sum(table.c.count))
+                                      .group_by(table.c.metric, table.c.key)).all()
+        return Counter({(metric, key): int(total) for metric, key, total in rows})
+
+    per_commune = totals(usage_commune_daily)
+    per_device = totals(schema.usage_daily)
+    assert per_device == Counter({slot: count for slot, count in per_commune.items()
+                                  if slot[0] in schema.DEVICE_USAGE_METRICS})
+    return per_commune
 
 
 def _all_server_seqs(engine) -> list[int]:

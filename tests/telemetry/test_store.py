@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from telemetry_helpers import health_record, new_code, usage_record
 from provisioning.fleet import raw_health, schema
+from provisioning.fleet.dashboard.tables import usage_commune_daily
 from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
 from provisioning.fleet.errors import ApiError
 from provisioning.fleet.ingest import authenticate, ingest
@@ -21,9 +22,12 @@ DAY = "2026-03-14"
 _tags = itertools.count(1000)
 
 
-def _enrolled(engine, tag: str | None = None) -> tuple[str, int]:
+_communes = itertools.count(10000)
+
+
+def _enrolled(engine, tag: str | None = None, insee: str = "65059") -> tuple[str, int]:
     tag = tag or f"AB-{next(_tags)}"
-    result = enrol(engine, new_code(engine), tag, "65059", time.time())
+    result = enrol(engine, new_code(engine, insee), tag, insee, time.time())
     return result["token"], result["device_id"]
 
 
@@ -41,8 +45,10 @@ batches = st.lists(
 @given(batches=batches)
 def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches):
     """Batches overlap and repeat (lost answers, retries): every (device, seq) is stored once, counters
-    equal the sum over distinct records, and every batch is fully acknowledged."""
-    token, device_id = _enrolled(engine)
+    (per commune; the machine's own metrics also per device) equal the sum over distinct records, and
+    every batch is fully acknowledged."""
+    insee = f"{next(_communes):05d}"  # a commune of its own: its counters are this machine's
+    token, device_id = _enrolled(engine, insee=insee)
     now = time.time()
     first_kind: dict[int, tuple[str, int]] = {}
     for batch in batches:
@@ -50,7 +56,8 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
         for seq, kind, count in batch:
             kind, count = first_kind.setdefault(seq, (kind, count))  # a seq always carries the same record
             records.append(health_record(seq, now) if kind == "health"
-                           else usage_record(seq, DAY, [["sessions", "", count], ["tile_opened", "impots", 1]], now))
+                           else usage_record(seq, DAY, [["sessions", "", count], ["tile_opened", "impots", 1],
+                                                        ["kiosk_started", "", 1]], now))
         answer = _checkin(engine, token, records)
         assert answer["acked"] == sorted(seq for seq, _, _ in batch)
     expected_health = sum(1 for kind, _ in first_kind.values() if kind == "health")
@@ -62,6 +69,9 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
         rolled = connection.execute(select(func.coalesce(func.sum(schema.health_hourly.c.samples), 0))
                                     .where(schema.health_hourly.c.device_id == device_id)).scalar_one()
         counters = dict(connection.execute(
+            select(usage_commune_daily.c.metric, usage_commune_daily.c.count)
+            .where(usage_commune_daily.c.commune_insee == insee)).all())
+        per_device = dict(connection.execute(
             select(schema.usage_daily.c.metric, schema.usage_daily.c.count)
             .where(schema.usage_daily.c.device_id == device_id)).all())
         last_seq = connection.execute(select(schema.devices.c.last_seq)
@@ -70,6 +80,8 @@ def test_each_record_is_stored_at_most_once_whatever_the_replays(engine, batches
     assert sorted(health_seqs) == sorted(seq for seq, (kind, _) in first_kind.items() if kind == "health")
     assert counters.get("sessions", 0) == expected_sessions
     assert counters.get("tile_opened", 0) == expected_usage
+    assert counters.get("kiosk_started", 0) == per_device.get("kiosk_started", 0) == expected_usage
+    assert set(per_device) <= {"kiosk_started"}  # resident-facing use is never kept per machine
     assert last_seq == max(first_kind, default=0)
 
 
@@ -188,10 +200,11 @@ def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
     now = time.time()
     old, recent = now - 31 * 86400, now - 29 * 86400
     _checkin(engine, token, [health_record(1, old), health_record(2, recent),
-                             usage_record(3, "2023-01-01", [["sessions", "", 4]], old),
+                             usage_record(3, "2023-01-01", [["sessions", "", 4], ["kiosk_started", "", 1]], old),
                              usage_record(4, time.strftime("%Y-%m-%d"), [["sessions", "", 2]], now)])
     removed = prune(engine, Settings(testing=True), now)
     assert removed["health_batches"] == 1 and removed["usage_daily"] == 1
+    assert removed["dash_usage_commune_daily"] == 2
     with engine.connect() as connection:
         kept = raw_health.stored_seqs(connection)
         hourly = connection.execute(select(func.sum(schema.health_hourly.c.samples))).scalar_one()
