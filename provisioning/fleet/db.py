@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10000
 SQLITE_PAGE_BYTES = 2048
-# The WAL is checkpointed once it passes 40 MB (SQLite's default: 1000 pages): pages rewritten by many check-ins
-# reach the database file (and its fsync) once per checkpoint, not once per few hundred commits.
+# The WAL is checkpointed once it passes 40 MB (SQLite's default: 1000 pages): pages rewritten by many
+# check-ins reach the database file (and its fsync) once per checkpoint, not once per few hundred commits.
 WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024
 WAL_KEPT_BYTES = 4 * 1024 * 1024
 

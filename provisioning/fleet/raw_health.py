@@ -3,9 +3,11 @@
 A row's ``samples`` column holds, per sample in sequence order, the values of :data:`SAMPLE_FIELDS` as
 little-endian float64 (NaN: no value), the whole compressed with zlib. Every value the protocol accepts
 fits a float64 exactly (integers are below 2**53). Samples repeat themselves: a check-in's 20 take about
-350 bytes, so a row takes a fraction of a page; and packing floats costs far less than writing JSON. A check-in's samples normally span a few minutes, so they make one row; a
-backlog sent after days offline makes one row per day, so the retention prune (by ``at_last``) keeps
-raw samples to within a day of the retention setting.
+350 bytes, so a row takes a fraction of a page; and packing floats costs far less than writing JSON.
+
+A check-in's samples normally span a few minutes, so they make one row; a backlog sent after days
+offline makes one row per day, so the retention prune (by ``at_last``) keeps raw samples to within a day
+of the retention setting.
 """
 
 from __future__ import annotations
