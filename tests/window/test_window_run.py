@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import json
@@ -24,8 +25,25 @@ pytestmark = pytest.mark.window
 
 
 def kiosk_run(*args: str, env=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """``kiosk run`` with its output in a file, never in a pipe nobody reads while it runs (a process
+    blocked on a full pipe never shows its window); :func:`output` reads it."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="kiosk-run-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", *args], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    process.log_path = log.name
+    log.close()
+    return process
+
+
+def output(process: subprocess.Popen) -> str:
+    with open(process.log_path) as log:
+        return log.read()
+
+
+def finished(process: subprocess.Popen, timeout: float) -> str:
+    """Wait for the process to end; its output."""
+    process.wait(timeout=timeout)
+    return output(process)
 
 
 def viewable_windows(display: str) -> list[str]:
@@ -73,11 +91,12 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
     args = [str(config_dir), "--events-dir", str(tmp_path / "events")] + (["--windowed"] if windowed else [])
     process = kiosk_run(*args, env=env)
     try:
-        deadline = time.monotonic() + 20
-        while not viewable_windows(display) and time.monotonic() < deadline:
+        # Usually under 2 s; a loaded machine may take longer, a process that died stops the wait.
+        deadline = time.monotonic() + 60
+        while not viewable_windows(display) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         windows = viewable_windows(display)
-        assert len(windows) == 1
+        assert len(windows) == 1, f"exit status {process.poll()}; output:\n{output(process)[-3000:]}"
         width = f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
         assert width is (not windowed)
         assert process.poll() is None
@@ -86,13 +105,13 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
         wait_for(lambda: len(web_processes(process)) == 1, 10, "a single web process")
         wait_for(lambda: len(web_processes(process, "WebKitNetworkProcess")) == 1, 10, "a single network process")
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=15)
+        err = finished(process, 15)
         assert process.returncode == 0, err
         assert '"kind":"kiosk_started"' in (tmp_path / "events" / "current.jsonl").read_text()
     finally:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=15)
+        process.wait(timeout=15)
 
 
 @pytest.mark.parametrize("windowed", [False, True], ids=["locked", "windowed"])
@@ -119,19 +138,19 @@ def test_a_close_request_closes_only_the_demo_window(display, config_dir, tmp_pa
     finally:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=15)
+        process.wait(timeout=15)
 
 
 def test_kiosk_run_refuses_a_bad_configuration(tmp_path):
     process = kiosk_run(str(tmp_path / "absent"))
-    _out, err = process.communicate(timeout=30)
+    err = finished(process, 30)
     assert process.returncode == 2 and "Configuration refusée" in err
 
 
 def test_kiosk_run_without_a_display_exits_non_zero(config_dir):
     env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
     process = kiosk_run(str(config_dir), env=env)
-    _out, err = process.communicate(timeout=30)
+    err = finished(process, 30)
     assert process.returncode == 1 and "Pas d'écran" in err
 
 
@@ -193,9 +212,9 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
         assert len(web_processes(process)) == 1
         assert process.poll() is None
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=15)
+        err = finished(process, 15)
         assert process.returncode == 0, err
     finally:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=15)
+        process.wait(timeout=15)
