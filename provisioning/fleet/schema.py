@@ -86,7 +86,7 @@ inventory_reports = Table(
 )
 
 # Raw health samples, one row per check-in and UTC day of the samples (normally one row per check-in):
-# ``samples`` is a zlib-compressed JSON array of [seq, at, *HEALTH_FIELDS] arrays (raw_health.py).
+# ``samples`` holds [seq, at, *HEALTH_FIELDS] per sample as float64, zlib-compressed (raw_health.py).
 # One small row instead of one row per sample in three B-trees: raw samples were most of the pages each
 # check-in's commit wrote. Clustered by device (SQLite: WITHOUT ROWID), so a replayed batch's overlap is
 # found in the table itself; ``at_last`` is what the retention prune deletes by.
