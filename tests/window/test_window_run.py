@@ -7,6 +7,7 @@ the main loop); the in-process tests drive the same KioskWindow on a plain Gtk.W
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +54,29 @@ def viewable_windows(display: str) -> list[str]:
     return [subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env).stdout for wid in out]
 
 
+def why_no_window(process: subprocess.Popen, display: str) -> str:
+    """What a failed wait for the window saw: the kiosk's exit status, the display's windows with
+    their map state, every thread's stack (Python's through SIGUSR1, native ones with gdb when
+    installed) and the kiosk's output."""
+    env = {**os.environ, "DISPLAY": display}
+    parts = [f"exit status {process.poll()}"]
+    found = subprocess.run(["xdotool", "search", "--name", "."], capture_output=True, text=True, env=env, timeout=30)
+    parts.append(f"xdotool: {found.returncode} {found.stderr.strip()}")
+    for wid in found.stdout.split():
+        info = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env, timeout=30).stdout
+        parts.append(" | ".join(line.strip() for line in info.splitlines()
+                                if "xwininfo:" in line or "Map State" in line or "Width" in line or "Height" in line))
+    if process.poll() is None:
+        if shutil.which("gdb"):
+            stacks = subprocess.run(["gdb", "-p", str(process.pid), "-batch", "-ex", "thread apply all bt 25"],
+                                    capture_output=True, text=True, timeout=120).stdout
+            parts.append("native stacks:\n" + "\n".join(line for line in stacks.splitlines() if line.startswith(("#", "Thread"))))
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+    parts.append("output:\n" + output(process)[-12000:])
+    return "\n".join(parts)
+
+
 def web_processes(process: subprocess.Popen, name: str = "WebKitWebProcess") -> list[psutil.Process]:
     return [child for child in psutil.Process(process.pid).children(recursive=True) if child.name() == name]
 
@@ -96,7 +120,7 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
         while not viewable_windows(display) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         windows = viewable_windows(display)
-        assert len(windows) == 1, f"exit status {process.poll()}; output:\n{output(process)[-3000:]}"
+        assert len(windows) == 1, why_no_window(process, display)
         width = f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
         assert width is (not windowed)
         assert process.poll() is None
