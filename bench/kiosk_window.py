@@ -133,7 +133,8 @@ def child(config_dir: str, events_dir: str) -> int:
 
 
 def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) -> dict:
-    env = {**os.environ, "DISPLAY": display}
+    # The shell's connectivity probe aims at a closed loopback port: the bench stays on this machine.
+    env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": "9"}
     started = time.time()
     process = subprocess.Popen([sys.executable, __file__, "--child", str(config_dir), str(work / "events")], env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -8,11 +8,9 @@ which also clears everything a session could have left.
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -57,8 +55,6 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
         on_show=None, shell_settings=None) -> int:
     """Run the kiosk until stopped; ``on_show(kiosk)`` is called once the window is shown (benchmark)."""
     settings = settings or WindowSettings()
-    # A window that seems stuck: ``kill -USR1`` writes every thread's Python stack to its log.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
     import gi
 
     gi.require_version("Gtk", "3.0")

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.window
 
 def kiosk_run(*args: str, env=None) -> subprocess.Popen:
     """``kiosk run`` with its output in a file, never in a pipe nobody reads while it runs (a process
-    blocked on a full pipe never shows its window); :func:`output` reads it."""
+    blocked on a full pipe never shows its window); :func:`output` reads it. Unless told otherwise,
+    the shell's connectivity probe aims at a closed loopback port: nothing leaves this machine."""
+    env = {"KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": "9", **(env or os.environ)}
     log = tempfile.NamedTemporaryFile("w+", prefix="kiosk-run-", suffix=".log", delete=False)
     process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", *args], env=env,
                                stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -56,23 +58,19 @@ def viewable_windows(display: str) -> list[str]:
 
 def why_no_window(process: subprocess.Popen, display: str) -> str:
     """What a failed wait for the window saw: the kiosk's exit status, the display's windows with
-    their map state, every thread's stack (Python's through SIGUSR1, native ones with gdb when
-    installed) and the kiosk's output."""
+    their map state, every thread's native stack (with gdb, when installed) and the kiosk's output."""
     env = {**os.environ, "DISPLAY": display}
-    parts = [f"exit status {process.poll()}"]
+    parts = [f"exit status {process.poll()}; the same search now: {len(viewable_windows(display))} window(s)"]
     found = subprocess.run(["xdotool", "search", "--name", "."], capture_output=True, text=True, env=env, timeout=30)
     parts.append(f"xdotool: {found.returncode} {found.stderr.strip()}")
     for wid in found.stdout.split():
         info = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env, timeout=30).stdout
         parts.append(" | ".join(line.strip() for line in info.splitlines()
                                 if "xwininfo:" in line or "Map State" in line or "Width" in line or "Height" in line))
-    if process.poll() is None:
-        if shutil.which("gdb"):
-            stacks = subprocess.run(["gdb", "-p", str(process.pid), "-batch", "-ex", "thread apply all bt 25"],
-                                    capture_output=True, text=True, timeout=120).stdout
-            parts.append("native stacks:\n" + "\n".join(line for line in stacks.splitlines() if line.startswith(("#", "Thread"))))
-        process.send_signal(signal.SIGUSR1)
-        time.sleep(2)
+    if process.poll() is None and shutil.which("gdb"):
+        stacks = subprocess.run(["gdb", "-p", str(process.pid), "-batch", "-ex", "thread apply all bt 25"],
+                                capture_output=True, text=True, timeout=120).stdout
+        parts.append("native stacks:\n" + "\n".join(line for line in stacks.splitlines() if line.startswith(("#", "Thread"))))
     parts.append("output:\n" + output(process)[-12000:])
     return "\n".join(parts)
 
