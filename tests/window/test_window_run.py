@@ -49,11 +49,34 @@ def finished(process: subprocess.Popen, timeout: float) -> str:
     return output(process)
 
 
-def viewable_windows(display: str) -> list[str]:
+def viewable_windows(display: str) -> dict[str, str]:
+    """The kiosk's viewable windows on a display: window id -> what xwininfo says of it."""
     env = {**os.environ, "DISPLAY": display}
-    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Point numérique"],
-                         capture_output=True, text=True, env=env).stdout.split()
-    return [subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env).stdout for wid in out]
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Point numérique"],
+                           capture_output=True, text=True, env=env, timeout=30).stdout.split()
+    return {wid: subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, env=env, timeout=30).stdout
+            for wid in found}
+
+
+def shown_window(process: subprocess.Popen, display: str, events_dir) -> tuple[str, str]:
+    """The one kiosk window, once shown: its id and what xwininfo says of it.
+
+    A loaded machine may take its time to start the kiosk (usually under 2 s): the wait allows
+    120 s until the kiosk says it started (its ``kiosk_started`` event), then 30 s for its window
+    to be viewable, and stops at once if the process dies. A failure says what it saw.
+    """
+    deadline, started = time.monotonic() + 120, None
+    while process.poll() is None and time.monotonic() < deadline:
+        windows = viewable_windows(display)
+        if windows:
+            assert len(windows) == 1, f"{len(windows)} kiosk windows"
+            return next(iter(windows.items()))
+        if started is None and any(event["kind"] == "kiosk_started" for event in read_events(events_dir)):
+            started = time.monotonic()
+            deadline = min(deadline, started + 30)
+        time.sleep(0.2)
+    state = "started (kiosk_started) but" if started else "did not say it started and"
+    raise AssertionError(f"the kiosk {state} showed no window\n{why_no_window(process, display)}")
 
 
 def why_no_window(process: subprocess.Popen, display: str) -> str:
@@ -113,13 +136,8 @@ def test_kiosk_run_covers_the_screen_and_stops_cleanly(display, config_dir, tmp_
     args = [str(config_dir), "--events-dir", str(tmp_path / "events")] + (["--windowed"] if windowed else [])
     process = kiosk_run(*args, env=env)
     try:
-        # Usually under 2 s; a loaded machine may take longer, a process that died stops the wait.
-        deadline = time.monotonic() + 60
-        while not viewable_windows(display) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        windows = viewable_windows(display)
-        assert len(windows) == 1, why_no_window(process, display)
-        width = f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
+        _window_id, window = shown_window(process, display, tmp_path / "events")
+        width = f"Width: {SCREEN[0]}" in window and f"Height: {SCREEN[1]}" in window
         assert width is (not windowed)
         assert process.poll() is None
         # pywebview's own web view and web context were disposed of: one web process and one
@@ -143,12 +161,9 @@ def test_a_close_request_closes_only_the_demo_window(display, config_dir, tmp_pa
     args = [str(config_dir), "--events-dir", str(tmp_path / "events")] + (["--windowed"] if windowed else [])
     process = kiosk_run(*args, env=env)
     try:
-        ids = []
-        wait_for(lambda: ids.extend(subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Point numérique"],
-                                                   capture_output=True, text=True, env=env).stdout.split()) or ids,
-                 20, "the kiosk window")
+        window_id, _window = shown_window(process, display, tmp_path / "events")
         time.sleep(1.0)
-        send_close_request(display, int(ids[0]))
+        send_close_request(display, int(window_id))
         if windowed:
             assert process.wait(timeout=15) == 0
         else:
@@ -210,7 +225,8 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
         time.sleep(1.0)  # let it render before clicking in it
 
     try:
-        wait_for(lambda: any(event["kind"] == "kiosk_started" for event in read_events(events_dir)), 30,
+        shown_window(process, display, events_dir)
+        wait_for(lambda: any(event["kind"] == "kiosk_started" for event in read_events(events_dir)), 120,
                  "the kiosk to start")
         wait_for(lambda: pixel(display, 1000, 40) == "#14325C", 15, "the toolbar on the screen")
         time.sleep(1.5)  # the home page's first paint
@@ -226,7 +242,7 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
         time.sleep(1.0)
 
         assert sites.forbidden.requests == []
-        windows = viewable_windows(display)
+        windows = list(viewable_windows(display).values())
         assert len(windows) == 1
         assert f"Width: {SCREEN[0]}" in windows[0] and f"Height: {SCREEN[1]}" in windows[0]
         assert "Absolute upper-left X:  0" in windows[0] and "Absolute upper-left Y:  0" in windows[0]
