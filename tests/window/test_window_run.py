@@ -61,21 +61,21 @@ def viewable_windows(display: str) -> dict[str, str]:
 def shown_window(process: subprocess.Popen, display: str, events_dir) -> tuple[str, str]:
     """The one kiosk window, once shown: its id and what xwininfo says of it.
 
-    A loaded machine may take its time to start the kiosk (usually under 2 s): the wait allows
-    120 s until the kiosk says it started (its ``kiosk_started`` event), then 30 s for its window
-    to be viewable, and stops at once if the process dies. A failure says what it saw.
+    Usually under 2 s. A loaded machine may take much longer (seen once: over 20 s while a whole CI
+    run went on beside it), so the wait allows 150 s and stops at once if the process dies. A failure
+    says whether and when the kiosk said it started (``kiosk_started``) and what the display showed.
     """
-    deadline, started = time.monotonic() + 120, None
+    begun = time.monotonic()
+    deadline, started = begun + 150, None
     while process.poll() is None and time.monotonic() < deadline:
         windows = viewable_windows(display)
         if windows:
             assert len(windows) == 1, f"{len(windows)} kiosk windows"
             return next(iter(windows.items()))
         if started is None and any(event["kind"] == "kiosk_started" for event in read_events(events_dir)):
-            started = time.monotonic()
-            deadline = min(deadline, started + 30)
+            started = time.monotonic() - begun
         time.sleep(0.2)
-    state = "started (kiosk_started) but" if started else "did not say it started and"
+    state = f"said it started after {started:.1f} s but" if started is not None else "did not say it started and"
     raise AssertionError(f"the kiosk {state} showed no window\n{why_no_window(process, display)}")
 
 
@@ -226,7 +226,7 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
 
     try:
         shown_window(process, display, events_dir)
-        wait_for(lambda: any(event["kind"] == "kiosk_started" for event in read_events(events_dir)), 120,
+        wait_for(lambda: any(event["kind"] == "kiosk_started" for event in read_events(events_dir)), 60,
                  "the kiosk to start")
         wait_for(lambda: pixel(display, 1000, 40) == "#14325C", 15, "the toolbar on the screen")
         time.sleep(1.5)  # the home page's first paint
