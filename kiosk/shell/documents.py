@@ -30,8 +30,8 @@ TEXT_PREVIEW_BYTES = 200_000
 
 @dataclass
 class DocumentsAccess:
-    documents: object            # kiosk.window.documents.SessionDocuments
-    printer: object              # kiosk.window.printing.CupsPrinter
+    documents: object            # kiosk.documents.folder.SessionDocuments
+    printer: object              # kiosk.documents.printing.CupsPrinter
     events: EventLog | None
     token: str
 
@@ -64,7 +64,7 @@ def view(key: str):
     document, path = _document(key)
     pages, text = [], None
     if document.kind == "pdf":
-        from kiosk.window.printing import count_pages
+        from kiosk.documents.printing import count_pages
         pages = list(range(1, min(count_pages(path) or 0, MAX_PREVIEW_PAGES) + 1))
     elif document.kind == "text":
         text = path.read_bytes()[:TEXT_PREVIEW_BYTES].decode("utf-8", "replace")

@@ -26,9 +26,9 @@ from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
 
 from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
 from kiosk.window.chrome import DocumentPicker, IdleQuestion, Notice, Toolbar, install_css  # noqa: E402
-from kiosk.window.documents import SessionDocuments  # noqa: E402
+from kiosk.documents.folder import SessionDocuments  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
-from kiosk.window.printing import CupsPrinter  # noqa: E402
+from kiosk.documents.printing import CupsPrinter  # noqa: E402
 from kiosk.window.session import Action, Session, State  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402

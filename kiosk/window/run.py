@@ -66,10 +66,10 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
         return EXIT_NO_DISPLAY
 
     from kiosk.shell import ShellSettings
-    from kiosk.window.documents import SessionDocuments
+    from kiosk.documents.folder import SessionDocuments
     from kiosk.window.host import PywebviewHost
     from kiosk.window.kiosk import KioskWindow
-    from kiosk.window.printing import CupsPrinter
+    from kiosk.documents.printing import CupsPrinter
 
     # Inside the window, the shell's header leaves "Accueil" and the text size to the native toolbar.
     shell_settings = (shell_settings or ShellSettings.from_environment()).with_changes(in_kiosk_window=True)

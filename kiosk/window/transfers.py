@@ -14,7 +14,7 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
 
 from kiosk.events import EventKind  # noqa: E402
-from kiosk.window.printing import NO_PRINTER  # noqa: E402
+from kiosk.documents.printing import NO_PRINTER  # noqa: E402
 
 PRINTS_FOLDER = ".impressions"
 

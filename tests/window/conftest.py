@@ -212,9 +212,9 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     from kiosk.config import load_config
     from kiosk.events import EventLog
     from kiosk.shell import ShellSettings
-    from kiosk.window.documents import SessionDocuments
+    from kiosk.documents.folder import SessionDocuments
     from kiosk.window.kiosk import KioskWindow
-    from kiosk.window.printing import CupsPrinter
+    from kiosk.documents.printing import CupsPrinter
     from kiosk.window.run import start_shell
     from kiosk.window.settings import WindowSettings
 

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from kiosk.window.printing import PRINTER_DOWN
+from kiosk.documents.printing import PRINTER_DOWN
 
 pytestmark = pytest.mark.window
 

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from kiosk.window.documents import SessionDocuments, safe_name
+from kiosk.documents.folder import SessionDocuments, safe_name
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page
-from kiosk.window.printing import NO_PRINTER, PRINTER_DOWN, CupsPrinter, count_pages
+from kiosk.documents.printing import NO_PRINTER, PRINTER_DOWN, CupsPrinter, count_pages
 from kiosk.window.session import Action, Session, State
 from kiosk.window.settings import WindowSettings, documented_settings
 

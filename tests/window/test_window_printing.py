@@ -12,7 +12,7 @@ import time
 import pytest
 
 from hostile_site import _tiny_pdf
-from kiosk.window.printing import JOB_TITLE, CupsPrinter
+from kiosk.documents.printing import JOB_TITLE, CupsPrinter
 
 pytestmark = pytest.mark.window
 
