@@ -140,7 +140,7 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
     loader.load("health_daily", rollup, daily_health())
 
     def raw_health():  # raw samples are kept 30 days: here 4 a day per machine, one stored row per check-in
-        from provisioning.fleet.raw_health import batch_rows
+        from provisioning.fleet.store.raw_health import batch_rows
         sample = {"cpu_percent": 10.0, "load1": 0.5, "memory_used_percent": 50.0, "memory_available_bytes": 10 ** 9,
                   "disk_used_percent": 60.0, "disk_free_bytes": 10 ** 10, "uptime_s": 3600.0, "boot_time": now - 4000,
                   "temperature_max_c": 55.0, "kiosk_restarts": 0}
@@ -190,7 +190,7 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
 def measure(url: str, args, now: float) -> dict:
     from provisioning.fleet import create_app
     from provisioning.fleet.accounts import store
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
     upgrade(url)
     app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40})
     engine = app.extensions["fleet_engine"]

@@ -194,9 +194,9 @@ def main() -> int:
         agent_probe(*args.agent_probe, cycles=args.agent_cycles)
         return 0
 
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     from provisioning.fleet.enrolment import create_enrolment_code, enrol
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     url = f"sqlite:///{workdir / 'fleet.db'}"

@@ -25,7 +25,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-    from provisioning.fleet import api, db, errors
+    from provisioning.fleet import api, errors
+    from provisioning.fleet.store import engine as db
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.blueprint)

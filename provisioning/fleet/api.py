@@ -11,7 +11,7 @@ from kiosk.protocol.validate import validate_enrol
 from provisioning.fleet import enrolment
 from provisioning.fleet.body import read_json
 from provisioning.fleet.checkin_endpoint import handle_checkin
-from provisioning.fleet.db import get_engine
+from provisioning.fleet.store.engine import get_engine
 from provisioning.fleet.errors import ApiError
 
 blueprint = Blueprint("api", __name__, url_prefix=API_PREFIX)

@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
-from provisioning.fleet import ingest
+from provisioning.fleet.store import ingest
 from provisioning.fleet.body import read_json
 from provisioning.fleet.errors import ApiError, error_document
 from provisioning.fleet.secrets_hashing import digest

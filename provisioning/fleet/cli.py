@@ -32,7 +32,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _engine(ctx: click.Context):
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     return make_engine(_settings(ctx).database_url)
 
 
@@ -51,7 +51,7 @@ def db() -> None:
 @db.command("upgrade", help="Créer ou mettre à jour les tables (migrations Alembic).")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    from provisioning.fleet.migrate import current_revision, upgrade
+    from provisioning.fleet.store.migrate import current_revision, upgrade
     url = _settings(ctx).database_url
     upgrade(url)
     click.echo(f"Base à jour (révision {current_revision(url)}).")
@@ -129,7 +129,7 @@ def tokens_rotate(ctx: click.Context, asset_tag: str) -> None:
 @cli.command("prune", help="Appliquer les durées de conservation (mesures brutes, agrégats, usage).")
 @click.pass_context
 def prune(ctx: click.Context) -> None:
-    from provisioning.fleet.retention import prune as run_prune
+    from provisioning.fleet.store.retention import prune as run_prune
     settings = _settings(ctx)
     engine = _engine(ctx)
     try:

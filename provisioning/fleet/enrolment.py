@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from provisioning.fleet.db import write_transaction
+from provisioning.fleet.store.engine import write_transaction
 from provisioning.fleet.errors import ApiError
-from provisioning.fleet.schema import communes, device_tokens, devices, enrolment_codes
+from provisioning.fleet.store.schema import communes, device_tokens, devices, enrolment_codes
 from provisioning.fleet.secrets_hashing import digest, new_secret
 
 DEFAULT_EXPECTED_INTERVAL_S = 3600

@@ -17,7 +17,7 @@ from provisioning.fleet.accounts.access import FLEET_ROLES, db, session_is_fresh
 from provisioning.fleet.dashboard import fleet_queries
 from provisioning.fleet.dashboard.pages import current_kiosk_version
 from provisioning.fleet.dashboard.status import FLAGS, STATUSES
-from provisioning.fleet.schema import communes
+from provisioning.fleet.store.schema import communes
 
 blueprint = Blueprint("metrics", __name__)
 

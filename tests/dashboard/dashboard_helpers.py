@@ -59,7 +59,7 @@ def login(client, username: str, password: str, ip: str = "127.0.0.1"):
 
 @contextmanager
 def database(kind: str, directory: Path):
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
     if kind == "sqlite":
         url = f"sqlite:///{directory / 'fleet.db'}"
         upgrade(url)
@@ -149,7 +149,7 @@ def seed(app) -> Fleet:
                            ["pages_printed", "", 4242], ["crash_recovered", "", 4]])])
     with engine.begin() as conn:
         # LUCH-002 last reached the server three days ago: late for a zone blanche, not missing.
-        from provisioning.fleet.schema import devices
+        from provisioning.fleet.store.schema import devices
         conn.execute(devices.update().where(devices.c.asset_tag == "LUCH-002").values(last_seen_at=now - 3 * 86400))
     save_place(engine, LUCHON, {"postal_code": "31110", "address": "Mairie, allées d'Étigny",
                                 "siret": "21310042500012", "opening_hours": "Mo 09:00-12:00,14:00-17:00; We 09:00-12:00"})

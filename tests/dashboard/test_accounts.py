@@ -12,7 +12,7 @@ from dashboard_helpers import csrf_token, login
 
 
 def test_passwords_are_stored_as_argon2id_hashes(fresh_sqlite):
-    from provisioning.fleet.dashboard.tables import users
+    from provisioning.fleet.store.staff_schema import users
     with fresh_sqlite.app.extensions["fleet_engine"].connect() as conn:
         rows = conn.execute(sa.select(users.c.username, users.c.password_hash)).all()
     for username, password_hash in rows:

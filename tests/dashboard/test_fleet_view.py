@@ -36,7 +36,7 @@ def test_a_zone_blanche_silent_for_three_days_is_late_not_missing(seeded):
 ])
 def test_status_follows_the_connection_profile(age_s, interval_s, expected):
     from provisioning.fleet.dashboard.status import status_expression
-    from provisioning.fleet.schema import communes, devices, metadata
+    from provisioning.fleet.store.schema import communes, devices, metadata
     engine = sa.create_engine("sqlite://")
     now = 2_000_000_000.0
     metadata.create_all(engine, tables=[communes, devices])
@@ -86,7 +86,7 @@ def test_the_overview_pages_50_machines_at_a_time(seeded):
 
 
 def commune_sessions(app, insee: str, day: str) -> int:
-    from provisioning.fleet.dashboard.tables import usage_commune_daily as table
+    from provisioning.fleet.store.staff_schema import usage_commune_daily as table
     with app.extensions["fleet_engine"].connect() as conn:
         return conn.execute(sa.select(table.c.count).where(
             table.c.commune_insee == insee, table.c.day == day, table.c.metric == "sessions", table.c.key == "")).scalar()
@@ -128,7 +128,7 @@ def test_the_yearly_report_has_the_funders_figures(seeded):
 
 
 def test_usage_retention_also_prunes_the_dashboard_counters(fresh_sqlite):
-    from provisioning.fleet.retention import prune
+    from provisioning.fleet.store.retention import prune
     from provisioning.fleet.settings import Settings
     old = today(-40)
     checkin(fresh_sqlite.app, fresh_sqlite.tokens["LUCH-001"], [usage(30, old, [["sessions", "", 9]])])

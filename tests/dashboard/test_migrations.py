@@ -12,8 +12,8 @@ from dashboard_helpers import database
 def test_the_dashboard_migration_builds_exactly_the_declared_tables(kind, tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from provisioning.fleet.dashboard.tables import metadata
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.staff_schema import metadata
+    from provisioning.fleet.store.engine import make_engine
     with database(kind, tmp_path) as url:
         engine = make_engine(url)
         try:
@@ -28,8 +28,8 @@ def test_the_dashboard_migration_builds_exactly_the_declared_tables(kind, tmp_pa
 def test_the_dashboard_migration_goes_down_and_up_again(tmp_path):
     import sqlalchemy as sa
     from alembic import command
-    from provisioning.fleet.db import make_engine
-    from provisioning.fleet.migrate import alembic_config, upgrade
+    from provisioning.fleet.store.engine import make_engine
+    from provisioning.fleet.store.migrate import alembic_config, upgrade
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
     upgrade(url)
     engine = make_engine(url)

@@ -37,7 +37,7 @@ def free_port() -> int:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """A migrated, empty store; the URL is handed to the server and to the store functions."""
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'fleet.db'}"
@@ -51,7 +51,7 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def engine(db_url):
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
@@ -180,7 +180,7 @@ def usage_record(seq: int, day: str, counters: list, at: float | None = None) ->
 def stored_counts(engine) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from provisioning.fleet import schema
+    from provisioning.fleet.store import schema
     with engine.connect() as connection:
         return {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in (schema.health_batches, schema.usage_reports, schema.usage_daily,

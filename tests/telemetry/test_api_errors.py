@@ -28,9 +28,9 @@ def live(request, tmp_path_factory):
 
 
 def _serve(url):
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     from provisioning.fleet.enrolment import revoke_tokens
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
 
     upgrade(url)
     engine = make_engine(url)

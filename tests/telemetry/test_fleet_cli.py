@@ -10,7 +10,7 @@ import pytest
 from provisioning.fleet.cli import main
 from provisioning.fleet.enrolment import enrol
 from provisioning.fleet.errors import ApiError
-from provisioning.fleet.ingest import authenticate
+from provisioning.fleet.store.ingest import authenticate
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def fleet_env(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
     monkeypatch.setenv("FLEET_DATABASE_URL", url)
     assert main(["db", "upgrade"]) == 0
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     engine = make_engine(url)
     yield engine
     engine.dispose()

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 from kiosk.protocol import HEALTH_FIELDS
 from kiosk.protocol.validate import HEALTH_SPEC, MAX_SEQ
-from provisioning.fleet import raw_health
+from provisioning.fleet.store import raw_health
 
 
 def _value(kind: str, low, high):

@@ -21,8 +21,8 @@ from kiosk.agent.runner import Agent
 from kiosk.agent.settings import load_agent_settings
 from kiosk.agent.spool import Spool
 from kiosk.events import Event, EventKind, EventLog
-from provisioning.fleet import raw_health, schema
-from provisioning.fleet.dashboard.tables import usage_commune_daily
+from provisioning.fleet.store import raw_health, schema
+from provisioning.fleet.store.staff_schema import usage_commune_daily
 
 
 def _server_seqs(engine, table=None) -> list[int]:

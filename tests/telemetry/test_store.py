@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from telemetry_helpers import health_record, new_code, usage_record
-from provisioning.fleet import raw_health, schema
-from provisioning.fleet.dashboard.tables import usage_commune_daily
+from provisioning.fleet.store import raw_health, schema
+from provisioning.fleet.store.staff_schema import usage_commune_daily
 from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
 from provisioning.fleet.errors import ApiError
-from provisioning.fleet.ingest import authenticate, ingest
+from provisioning.fleet.store.ingest import authenticate, ingest
 
 DAY = "2026-03-14"
 _tags = itertools.count(1000)
@@ -194,7 +194,7 @@ def _asset_tag(engine, device_id: int) -> str:
 
 
 def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
-    from provisioning.fleet.retention import prune
+    from provisioning.fleet.store.retention import prune
     from provisioning.fleet.settings import Settings
     token, device_id = _enrolled(engine)
     now = time.time()

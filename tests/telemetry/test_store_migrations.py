@@ -9,9 +9,9 @@ from alembic import command
 from sqlalchemy import text
 
 from postgres_schemas import postgres_schema
-from provisioning.fleet import raw_health
-from provisioning.fleet.db import make_engine
-from provisioning.fleet.migrate import alembic_config
+from provisioning.fleet.store import raw_health
+from provisioning.fleet.store.engine import make_engine
+from provisioning.fleet.store.migrate import alembic_config
 
 DAY = 86400
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from provisioning.fleet.accounts import store
 from provisioning.fleet.accounts.passwords import generate_password, password_problem
-from provisioning.fleet.db import write_transaction
+from provisioning.fleet.store.engine import write_transaction
 
 DEMO_USERNAME = "demo"
 
@@ -122,7 +122,7 @@ def demo_login_command(ctx: click.Context) -> None:
 def commune_place(ctx: click.Context, config_directory: Path, siret: str | None) -> None:
     from kiosk.config import ConfigError, load_config
     from provisioning.fleet.dashboard.actions import save_place
-    from provisioning.fleet.schema import communes
+    from provisioning.fleet.store.schema import communes
     if siret is not None and not (siret.isdigit() and len(siret) == 14):
         raise click.UsageError(f"SIRET « {siret} » invalide : 14 chiffres sans espace.")
     try:

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from provisioning.fleet.dashboard.tables import LIFECYCLE_STATES
+from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES
 
 LIFECYCLE_CHOICES = [SelectChoice(value, label) for value, label in (
     ("donated", "Donnée"), ("refurbished", "Reconditionnée"), ("deployed", "Installée"), ("returned", "Revenue"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from provisioning.fleet.accounts.passwords import hash_password, needs_rehash, verify_password
-from provisioning.fleet.dashboard.tables import ROLES, login_failures, users
+from provisioning.fleet.store.staff_schema import ROLES, login_failures, users
 
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{1,63}"
 INSEE_PATTERN = r"\d{5}|2[AB]\d{3}"

@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from provisioning.fleet.accounts import store
 from provisioning.fleet.accounts.access import engine
 from provisioning.fleet.accounts.forms import ConfirmForm, LoginForm
-from provisioning.fleet.db import write_transaction
+from provisioning.fleet.store.engine import write_transaction
 
 blueprint = Blueprint("accounts", __name__, template_folder="../dashboard/templates")
 

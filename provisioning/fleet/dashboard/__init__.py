@@ -30,7 +30,7 @@ def _is_dashboard_request() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from provisioning.fleet import db as store_db
+    from provisioning.fleet.store import engine as store_db
     from provisioning.fleet.accounts import store, views as account_views
     from provisioning.fleet.dashboard import actions, asset_register, pages, usage_pages
     from provisioning.fleet.exports import views as export_views

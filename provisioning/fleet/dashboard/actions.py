@@ -14,11 +14,11 @@ from provisioning.fleet.accounts.access import FLEET_ROLES, db, engine, requires
 from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, PlaceForm
 from provisioning.fleet.dashboard import fleet_queries as queries
 from provisioning.fleet.dashboard.asset_register import save_asset
-from provisioning.fleet.dashboard.readmodel import dialect_insert, move_machine
-from provisioning.fleet.dashboard.tables import commune_places
-from provisioning.fleet.db import write_transaction
+from provisioning.fleet.store.readmodel import dialect_insert, move_machine
+from provisioning.fleet.store.staff_schema import commune_places
+from provisioning.fleet.store.engine import write_transaction
 from provisioning.fleet.enrolment import request_rotation, revoke_tokens
-from provisioning.fleet.schema import communes, devices
+from provisioning.fleet.store.schema import communes, devices
 
 blueprint = Blueprint("dashboard_actions", __name__, url_prefix="/tableau")
 

@@ -10,10 +10,10 @@ from provisioning.fleet.accounts.access import ALL_ROLES, FLEET_ROLES, commune_s
 from provisioning.fleet.accounts.forms import AssetForm
 from provisioning.fleet.dashboard import fleet_queries
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.dashboard.readmodel import dialect_insert
-from provisioning.fleet.dashboard.tables import LIFECYCLE_STATES, machine_assets
+from provisioning.fleet.store.readmodel import dialect_insert
+from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES, machine_assets
 from provisioning.fleet.dashboard.usage_queries import LIFECYCLE_LABELS
-from provisioning.fleet.db import write_transaction
+from provisioning.fleet.store.engine import write_transaction
 
 blueprint = Blueprint("assets", __name__, url_prefix="/tableau")
 

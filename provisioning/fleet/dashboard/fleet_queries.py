@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from provisioning.fleet.dashboard.status import FLAGS, STATUSES, flag_conditions, status_expression
-from provisioning.fleet.dashboard.tables import commune_moves, commune_places
-from provisioning.fleet.dashboard.tables import machine_assets as assets
-from provisioning.fleet.schema import communes, devices, health_daily, inventory_reports, usage_daily
+from provisioning.fleet.store.staff_schema import commune_moves, commune_places
+from provisioning.fleet.store.staff_schema import machine_assets as assets
+from provisioning.fleet.store.schema import communes, devices, health_daily, inventory_reports, usage_daily
 
 PAGE_SIZE = 50
 
@@ -129,7 +129,7 @@ def machine_moves(conn: sa.Connection, asset_tag: str) -> list[sa.Row]:
 
 
 def token_counts(conn: sa.Connection, device_id: int) -> int:
-    from provisioning.fleet.schema import device_tokens
+    from provisioning.fleet.store.schema import device_tokens
     return conn.execute(sa.select(sa.func.count()).where(
         device_tokens.c.device_id == device_id, device_tokens.c.revoked_at.is_(None))).scalar_one()
 

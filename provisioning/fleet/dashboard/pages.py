@@ -16,7 +16,7 @@ from provisioning.fleet.dashboard import fleet_queries as queries
 from provisioning.fleet.dashboard.charts import bar_chart
 from provisioning.fleet.dashboard.figures import FigureTable
 from provisioning.fleet.dashboard.status import FLAG_LABELS, FLAGS, STATUS_LABELS, STATUSES, flags_of
-from provisioning.fleet.dashboard.tables import LIFECYCLE_STATES
+from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES
 from provisioning.fleet.dashboard.usage_queries import LIFECYCLE_LABELS
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/tableau", template_folder="templates",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from provisioning.fleet.dashboard.tables import machine_assets as assets
-from provisioning.fleet.schema import communes, devices
+from provisioning.fleet.store.staff_schema import machine_assets as assets
+from provisioning.fleet.store.schema import communes, devices
 
 STATUSES = ("online", "late", "offline", "missing")
 STATUS_LABELS = {"online": "En ligne", "late": "En retard", "offline": "Hors ligne", "missing": "Disparue"}

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from kiosk.protocol import SESSION_LENGTH_BUCKETS
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.dashboard.tables import LIFECYCLE_STATES, machine_assets
-from provisioning.fleet.dashboard.tables import usage_commune_daily, usage_fleet_daily
-from provisioning.fleet.schema import communes, devices
+from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES, machine_assets
+from provisioning.fleet.store.staff_schema import usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.store.schema import communes, devices
 
 GRANULARITIES = {"day": "jour", "week": "semaine", "month": "mois"}
 BUCKET_LABELS = {"lt5m": "moins de 5 min", "5-15m": "5 à 15 min", "15-30m": "15 à 30 min",

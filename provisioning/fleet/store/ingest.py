@@ -8,7 +8,7 @@ it reads which are already stored and prepares the others again. Only new record
 feed the roll-ups and usage counters: a replayed or overlapping batch changes nothing and is simply
 acknowledged again (at-most-once storage, at-least-once delivery).
 
-Everything runs on the driver's own connection and cursor (:mod:`provisioning.fleet.hot_sql`): building
+Everything runs on the driver's own connection and cursor (:mod:`provisioning.fleet.store.hot_sql`): building
 SQLAlchemy statements and connections per request would cost more than the storage itself.
 """
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from provisioning.fleet import hot_sql, raw_health
-from provisioning.fleet.dashboard.readmodel import apply_ingested
-from provisioning.fleet.db import raw_write_transaction
+from provisioning.fleet.store import hot_sql, raw_health
+from provisioning.fleet.store.readmodel import apply_ingested
+from provisioning.fleet.store.engine import raw_write_transaction
 from provisioning.fleet.errors import ApiError
-from provisioning.fleet.schema import DEVICE_USAGE_METRICS
+from provisioning.fleet.store.schema import DEVICE_USAGE_METRICS
 from provisioning.fleet.secrets_hashing import digest, new_secret
 
 INVENTORY_TEXT = ("vendor", "model", "serial", "uuid", "cpu_model", "os", "kernel", "kiosk_version")

@@ -1,8 +1,8 @@
-"""Alembic environment: the engine is handed over by provisioning.fleet.migrate."""
+"""Alembic environment: the engine is handed over by provisioning.fleet.store.migrate."""
 
 from alembic import context
 
-from provisioning.fleet.schema import metadata
+from provisioning.fleet.store.schema import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from kiosk.protocol import HEALTH_FIELDS
 from kiosk.protocol.validate import HEALTH_SPEC
-from provisioning.fleet.schema import health_batches
+from provisioning.fleet.store.schema import health_batches
 
 SAMPLE_FIELDS = ("seq", "at") + HEALTH_FIELDS
 _KINDS = ("integer", "number") + tuple(HEALTH_SPEC[name][0] for name in HEALTH_FIELDS)

@@ -6,9 +6,9 @@ import time
 
 from sqlalchemy import Engine, delete
 
-from provisioning.fleet.dashboard.readmodel import prune_usage
-from provisioning.fleet.db import write_transaction
-from provisioning.fleet.schema import (
+from provisioning.fleet.store.readmodel import prune_usage
+from provisioning.fleet.store.engine import write_transaction
+from provisioning.fleet.store.schema import (
     health_batches, health_daily, health_hourly, usage_daily, usage_reports,
 )
 from provisioning.fleet.settings import Settings

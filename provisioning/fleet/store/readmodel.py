@@ -1,6 +1,6 @@
 """Keep the dashboard's read model up to date, inside the ingest transaction.
 
-:func:`apply_ingested` is called by :func:`provisioning.fleet.ingest.ingest` with what that check-in has
+:func:`apply_ingested` is called by :func:`provisioning.fleet.store.ingest.ingest` with what that check-in has
 *newly* stored (a replayed record never reaches it), so the figures stay exact (the newest health sample
 is kept on the ``devices`` row by the ingest itself):
 
@@ -16,8 +16,8 @@ from typing import Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from provisioning.fleet.dashboard.tables import commune_moves, usage_commune_daily, usage_fleet_daily
-from provisioning.fleet.schema import devices
+from provisioning.fleet.store.staff_schema import commune_moves, usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.store.schema import devices
 
 CRASH_WINDOW_DAYS = 7
 
@@ -59,7 +59,7 @@ def apply_ingested(cursor, dialect: str, device_id: int, asset_tag: str, commune
     (day, metric, key)."""
     if not counters:
         return
-    from provisioning.fleet.hot_sql import for_dialect
+    from provisioning.fleet.store.hot_sql import for_dialect
 
     rows = [{"metric": metric, "day": day, "key": key, "count": count}
             for (day, metric, key), count in sorted(counters.items())]

@@ -1,8 +1,8 @@
-"""Tables owned by the staff dashboard (prefix ``dash_``), beside the store's (provisioning.fleet.schema):
+"""Tables owned by the staff dashboard (prefix ``dash_``), beside the store's (provisioning.fleet.store.schema):
 accounts, the machines' life cycle, the communes' places, and per-commune usage.
 
 Recent crashes and the per-commune usage are fed in the ingest transaction by
-:mod:`provisioning.fleet.dashboard.readmodel` (the latest health is on the store's ``devices`` row);
+:mod:`provisioning.fleet.store.readmodel` (the latest health is on the store's ``devices`` row);
 they keep every page a handful of indexed queries on a fleet of 10,000 machines (no scan of raw
 samples, no per-device usage scan).
 Times are POSIX seconds (UTC) in floats; days are ISO ``YYYY-MM-DD`` strings (they sort and compare).

@@ -1,5 +1,5 @@
 """Hand-written SQL for the check-in hot path, run on the driver's cursor (the same text on SQLite and
-PostgreSQL). The tables are the ones declared in :mod:`provisioning.fleet.schema`; a test runs the
+PostgreSQL). The tables are the ones declared in :mod:`provisioning.fleet.store.schema`; a test runs the
 ingest on both databases. SQLAlchemy Core builds everything else; here its per-statement overhead
 would be most of the cost of a check-in.
 """

@@ -8,12 +8,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from provisioning.fleet.db import make_engine
+from provisioning.fleet.store.engine import make_engine
 
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("provisioning.fleet") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("provisioning.fleet.store") / "migrations"))
     config.attributes["engine"] = engine
     return config
 
