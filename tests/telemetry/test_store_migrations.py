@@ -1,4 +1,4 @@
-"""Migration 0003 on a store holding data, on SQLite and PostgreSQL: raw samples move to
+"""Migration 0004 (checkin_storage) on a store holding data, on SQLite and PostgreSQL: raw samples move to
 ``health_batches`` (one row per device and day), the health snapshot moves to the ``devices`` row, and
 the downgrade gives back what was there."""
 
@@ -18,10 +18,10 @@ T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_at_0002(request, tmp_path):
+def store_at_0003(request, tmp_path):
     def migrated(url):
         engine = make_engine(url)
-        command.upgrade(alembic_config(engine), "0002")
+        command.upgrade(alembic_config(engine), "0003")
         return engine
 
     if request.param == "sqlite":
@@ -35,21 +35,21 @@ def store_at_0002(request, tmp_path):
         engine.dispose()
 
 
-def _samples_at_0002():
+def _samples_at_0003():
     # Device 1: three samples over two UTC days; device 2: one sample, fields left empty.
     return [(1, 1, T0, 45.0, True), (1, 2, T0 + 60, 46.5, None), (1, 5, T0 + DAY, 47.0, False),
             (2, 3, T0 + 30, None, None)]
 
 
-def test_upgrade_moves_samples_and_snapshot_and_downgrade_restores_them(store_at_0002):
-    engine = store_at_0002
+def test_upgrade_moves_samples_and_snapshot_and_downgrade_restores_them(store_at_0003):
+    engine = store_at_0003
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO communes (insee, name, expected_interval_s, created_at) "
                                 "VALUES ('65059', 'Bagnères', 3600, 0)"))
         for device_id in (1, 2):
             connection.execute(text("INSERT INTO devices (id, asset_tag, commune_insee, enrolled_at, last_seq) "
                                     "VALUES (:id, :tag, '65059', 0, 5)"), {"id": device_id, "tag": f"AB-{device_id}"})
-        for device_id, seq, at, cpu, plugged in _samples_at_0002():
+        for device_id, seq, at, cpu, plugged in _samples_at_0003():
             connection.execute(text("INSERT INTO health_samples (device_id, seq, at, received_at, cpu_percent, "
                                     "battery_plugged) VALUES (:d, :s, :at, :r, :cpu, :plugged)"),
                                {"d": device_id, "s": seq, "at": at, "r": at + 5, "cpu": cpu, "plugged": plugged})
@@ -74,13 +74,13 @@ def test_upgrade_moves_samples_and_snapshot_and_downgrade_restores_them(store_at
     assert tuple(snapshot) == (T0 + DAY, 91.5, 3600.0) and crashes == 2
     assert [tuple(row) for row in ledger] == [(1, 4)]
 
-    command.downgrade(alembic_config(engine), "0002")
+    command.downgrade(alembic_config(engine), "0003")
     with engine.connect() as connection:
         restored = connection.execute(text("SELECT device_id, seq, at, received_at, cpu_percent, battery_plugged "
                                            "FROM health_samples ORDER BY device_id, seq")).all()
         asset = connection.execute(text("SELECT health_at, disk_used_percent, uptime_s FROM dash_machine_assets")).one()
         ledger = connection.execute(text("SELECT device_id, seq FROM usage_reports")).all()
     assert [(d, s, at, cpu, None if plugged is None else bool(plugged)) for d, s, at, _r, cpu, plugged in restored] == \
-        [(d, s, at, cpu, plugged) for d, s, at, cpu, plugged in _samples_at_0002()]
+        [(d, s, at, cpu, plugged) for d, s, at, cpu, plugged in _samples_at_0003()]
     assert tuple(asset) == (T0 + DAY, 91.5, 3600.0)
     assert [tuple(row) for row in ledger] == [(1, 4)]

@@ -1,1 +1,12 @@
-"""The fleet server's store: its tables, migrations, engine, the check-in write path and retention."""
+"""The fleet server's store: its tables, migrations, engine, the check-in write path, raw health, the
+staff side's read model and retention. It imports no page, view, form, export or metrics module
+(tests/test_layers.py).
+
+:data:`metadata` is the one SQLAlchemy ``MetaData`` of the database, with every table declared: the
+tables the kiosks fill (:mod:`.schema`) and the staff side's (:mod:`.staff_schema`).
+"""
+
+from provisioning.fleet.store.schema import metadata
+from provisioning.fleet.store import staff_schema  # noqa: F401  (declares the dash_ tables into metadata)
+
+__all__ = ["metadata"]

@@ -1,4 +1,6 @@
-"""The fleet store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+"""The fleet store's tables (SQLAlchemy Core) and its one ``MetaData``, which the staff side's tables
+(:mod:`provisioning.fleet.store.staff_schema`) join; :data:`provisioning.fleet.store.metadata` is it, with both declared.
+Alembic migrations in ``migrations/`` create them.
 
 Identity: a device is its association asset tag (``devices.asset_tag``); serials and UUIDs are
 recorded in the inventory only and never used to find or merge machines. Every record a kiosk sends
@@ -86,7 +88,8 @@ inventory_reports = Table(
 )
 
 # Raw health samples, one row per check-in and UTC day of the samples (normally one row per check-in):
-# ``samples`` holds [seq, at, *HEALTH_FIELDS] per sample as float64, zlib-compressed (raw_health.py).
+# ``samples`` holds its layout version (one byte), then [seq, at, *the layout's fields] per sample as float64,
+# zlib-compressed: the layouts are declared in raw_health.py, by the store, each row keeping its own.
 # One small row instead of one row per sample in three B-trees: raw samples were most of the pages each
 # check-in's commit wrote. Clustered by device (SQLite: WITHOUT ROWID), so a replayed batch's overlap is
 # found in the table itself; ``at_last`` is what the retention prune deletes by.
@@ -163,3 +166,4 @@ usage_daily = Table(
     Column("count", BigInteger, nullable=False),
     Index("ix_usage_daily_day", "day"),
 )
+

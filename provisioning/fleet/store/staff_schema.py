@@ -1,5 +1,6 @@
-"""Tables owned by the staff dashboard (prefix ``dash_``), beside the store's (provisioning.fleet.store.schema):
-accounts, the machines' life cycle, the communes' places, and per-commune usage.
+"""The staff side's tables (prefix ``dash_``): accounts, the machines' life cycle, the communes' places,
+and per-commune usage. Declared in the store's one ``MetaData`` (:data:`provisioning.fleet.store.schema.metadata`),
+beside the tables the kiosks fill; the migrations in ``migrations/`` build both.
 
 Recent crashes and the per-commune usage are fed in the ingest transaction by
 :mod:`provisioning.fleet.store.readmodel` (the latest health is on the store's ``devices`` row);
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+from provisioning.fleet.store.schema import metadata
 
 LIFECYCLE_STATES = ("donated", "refurbished", "deployed", "returned", "recycled")
 ROLES = ("admin", "staff", "commune")

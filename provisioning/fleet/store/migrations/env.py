@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from provisioning.fleet.store.schema import metadata
+from provisioning.fleet.store import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -1,7 +1,7 @@
 """Staff dashboard: accounts, login failures, machines' life cycle and latest health, communes' places,
 commune moves, per-commune and fleet-wide daily usage (filled from the per-device counters)
 
-Revision ID: 0101
+Revision ID: 0002 (numbered 0101 until the store's renumbering)
 Revises: 0001
 Create Date: 2026-11-25
 """
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0101'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

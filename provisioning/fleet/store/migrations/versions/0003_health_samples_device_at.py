@@ -2,16 +2,16 @@
 or two index pages (one device's entries sit together) instead of one page per sample, which made the
 index most of the cost of committing a check-in; the retention prune walks it device by device.
 
-Revision ID: 0002
-Revises: 0101
+Revision ID: 0003 (numbered 0002 until the store's renumbering)
+Revises: 0002
 Create Date: 2026-11-25
 """
 
 from alembic import op
 
 
-revision = '0002'
-down_revision = '0101'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -9,8 +9,8 @@
 - The latest health snapshot the dashboard shows moves from ``dash_machine_assets`` to the ``devices``
   row, which every check-in updates anyway.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004 (numbered 0003 until the store's renumbering)
+Revises: 0003
 Create Date: 2026-11-26
 """
 
@@ -23,12 +23,12 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-# The sample layout of this revision (provisioning/fleet/raw_health.py), frozen here.
+# The sample layout of this revision (provisioning/fleet/store/raw_health.py, layout 1), frozen here.
 HEALTH_FIELDS = (
     "cpu_percent", "load1", "memory_used_percent", "memory_available_bytes", "disk_used_percent",
     "disk_free_bytes", "uptime_s", "boot_time", "temperature_max_c", "battery_percent",
@@ -107,7 +107,12 @@ def _encode(rows: list) -> bytes:
 
 
 def _decode(stored: bytes) -> list[dict]:
-    packed = array('d', zlib.decompress(bytes(stored)))
+    stored = bytes(stored)
+    if stored[:1] == b'\x01':  # layout 1 behind its version byte (raw_health.py): the same values
+        stored = stored[1:]
+    elif stored[:1] != b'\x78':  # not a zlib stream: a later layout this revision cannot read
+        raise ValueError(f'health_batches: layout {stored[0]} cannot go back to health_samples')
+    packed = array('d', zlib.decompress(stored))
     if sys.byteorder != 'little':
         packed.byteswap()
     names = ('seq', 'at', *HEALTH_FIELDS)
