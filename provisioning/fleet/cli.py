@@ -6,34 +6,19 @@ overrides ``FLEET_DATABASE_URL``. Messages are in French (staff read them); bad 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 import time
 
 import click
 
-from provisioning.fleet.settings import Settings, SettingsError
+from provisioning.fleet.accounts import cli as account_commands
+from provisioning.fleet.cli_context import engine_of, settings_of
+from provisioning.fleet.settings import SettingsError
 
 EXIT_BAD_INPUT = 2
 INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 ASSET_TAG = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        raise click.UsageError(f"réglage FLEET_* invalide : {error}") from None
-    url = ctx.find_root().params.get("database_url")
-    if url:
-        settings = dataclasses.replace(settings, database_url=url)
-    return settings
-
-
-def _engine(ctx: click.Context):
-    from provisioning.fleet.store.engine import make_engine
-    return make_engine(_settings(ctx).database_url)
 
 
 @click.group(help="Serveur de flotte : inscription des bornes, réception des remontées.")
@@ -52,7 +37,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     from provisioning.fleet.store.migrate import current_revision, upgrade
-    url = _settings(ctx).database_url
+    url = settings_of(ctx).database_url
     upgrade(url)
     click.echo(f"Base à jour (révision {current_revision(url)}).")
 
@@ -69,8 +54,8 @@ def enrolment_code(ctx: click.Context, commune_insee: str, name: str | None, exp
     if not INSEE.match(commune_insee):
         raise click.UsageError(
             f"code INSEE « {commune_insee} » invalide : il faut 5 caractères, ex. 31042 ou 2A004.")
-    settings = _settings(ctx)
-    engine = _engine(ctx)
+    settings = settings_of(ctx)
+    engine = engine_of(ctx)
     try:
         code = create_enrolment_code(
             engine, commune_insee, time.time(), settings.enrolment_code_ttl_days, name=name,
@@ -99,7 +84,7 @@ def _asset_tag(value: str) -> str:
 def _on_device(ctx: click.Context, asset_tag: str, action):
     """Run ``action(engine, asset_tag, now)`` on an enrolled machine; an unknown tag is a usage error."""
     from provisioning.fleet.enrolment import UnknownDevice
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     try:
         return action(engine, _asset_tag(asset_tag), time.time())
     except UnknownDevice:
@@ -130,8 +115,8 @@ def tokens_rotate(ctx: click.Context, asset_tag: str) -> None:
 @click.pass_context
 def prune(ctx: click.Context) -> None:
     from provisioning.fleet.store.retention import prune as run_prune
-    settings = _settings(ctx)
-    engine = _engine(ctx)
+    settings = settings_of(ctx)
+    engine = engine_of(ctx)
     try:
         removed = run_prune(engine, settings)
     finally:
@@ -145,7 +130,7 @@ def prune(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     from provisioning.fleet import create_app
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         app = create_app(settings)
     except SettingsError as error:
@@ -153,10 +138,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True)
 
 
-# The staff dashboard's commands: fleet user ..., fleet demo-login, fleet commune-place.
-from provisioning.fleet.accounts.cli import register as _register_dashboard_commands  # noqa: E402
-
-_register_dashboard_commands(cli)
+# The staff accounts' commands: fleet user ..., fleet demo-login, fleet commune-place.
+account_commands.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

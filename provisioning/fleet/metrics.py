@@ -15,7 +15,6 @@ from flask_login import current_user
 
 from provisioning.fleet.accounts.access import FLEET_ROLES, db, session_is_fresh
 from provisioning.fleet.dashboard import fleet_queries
-from provisioning.fleet.dashboard.pages import current_kiosk_version
 from provisioning.fleet.dashboard.status import FLAGS, STATUSES
 from provisioning.fleet.store.schema import communes
 
@@ -52,5 +51,5 @@ def metrics():
         response = Response("authentification requise\n", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return Response(exposition(db(), time.time(), current_kiosk_version()),
+    return Response(exposition(db(), time.time(), current_app.config["FLEET_SETTINGS"].expected_kiosk_version()),
                     mimetype="text/plain", content_type="text/plain; version=0.0.4; charset=utf-8")

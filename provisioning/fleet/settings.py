@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+import kiosk
+
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "xxx"}
 
 
@@ -65,6 +67,10 @@ class Settings:
                 raise SettingsError(f"{name} must be 0 or more")
         if self.raw_health_retention_days == 0:
             raise SettingsError("raw_health_retention_days must be at least 1")
+
+    def expected_kiosk_version(self) -> str:
+        """The kiosk version machines should run (``current_kiosk_version``, or this package's)."""
+        return self.current_kiosk_version or kiosk.__version__
 
     def check_secret(self) -> None:
         """Refuse to serve with an empty or placeholder secret outside tests."""

@@ -11,18 +11,11 @@ import sqlalchemy as sa
 
 from provisioning.fleet.accounts import store
 from provisioning.fleet.accounts.passwords import generate_password, password_problem
+from provisioning.fleet.cli_context import engine_of
 from provisioning.fleet.store.engine import write_transaction
 
-DEMO_USERNAME = "demo"
-
-
-def _engine(ctx: click.Context) -> sa.Engine:
-    from provisioning.fleet.cli import _engine as store_engine
-    return store_engine(ctx)
-
-
 def _write(ctx: click.Context, action):
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     try:
         with write_transaction(engine) as conn:
             return action(conn)
@@ -95,21 +88,11 @@ def user_list(ctx: click.Context) -> None:
         click.echo(f"{row.username}\t{row.role}{commune}{state}")
 
 
-def demo_login(conn: sa.Connection) -> tuple[str, str]:
-    """A fresh password for the ``demo`` admin (created if needed); returns (username, password)."""
-    password = generate_password()
-    if conn.execute(sa.select(store.users.c.id).where(store.users.c.username == DEMO_USERNAME)).first():
-        store.set_password(conn, DEMO_USERNAME, password)
-    else:
-        store.create_user(conn, DEMO_USERNAME, password, "admin", None)
-    return DEMO_USERNAME, password
-
-
 @click.command("demo-login", help="Créer (ou renouveler) le compte administrateur de démonstration « demo » "
                                   "avec un mot de passe neuf, affiché une seule fois.")
 @click.pass_context
 def demo_login_command(ctx: click.Context) -> None:
-    username, password = _write(ctx, lambda conn: demo_login(conn))
+    username, password = _write(ctx, store.demo_login)
     click.echo(f"Identifiant : {username}")
     click.echo(f"Mot de passe : {password}")
 
@@ -121,7 +104,7 @@ def demo_login_command(ctx: click.Context) -> None:
 @click.pass_context
 def commune_place(ctx: click.Context, config_directory: Path, siret: str | None) -> None:
     from kiosk.config import ConfigError, load_config
-    from provisioning.fleet.dashboard.actions import save_place
+    from provisioning.fleet.store.readmodel import save_place
     from provisioning.fleet.store.schema import communes
     if siret is not None and not (siret.isdigit() and len(siret) == 14):
         raise click.UsageError(f"SIRET « {siret} » invalide : 14 chiffres sans espace.")
@@ -130,7 +113,7 @@ def commune_place(ctx: click.Context, config_directory: Path, siret: str | None)
     except ConfigError as error:
         raise click.UsageError(f"{config_directory}/kiosk.yaml refusé : {error.problems[0]}") from None
     commune = config.commune
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     try:
         with engine.connect() as conn:
             known = conn.execute(sa.select(communes.c.insee).where(communes.c.insee == commune.insee)).first()

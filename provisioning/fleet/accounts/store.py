@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from provisioning.fleet.accounts.passwords import hash_password, needs_rehash, verify_password
+from provisioning.fleet.accounts.passwords import generate_password, hash_password, needs_rehash, verify_password
 from provisioning.fleet.store.staff_schema import ROLES, login_failures, users
 
+DEMO_USERNAME = "demo"
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{1,63}"
 INSEE_PATTERN = r"\d{5}|2[AB]\d{3}"
 # Limits: failures counted over a window, per account and per client address.
@@ -76,6 +77,16 @@ def disable_user(conn: sa.Connection, username: str) -> None:
     done = conn.execute(users.update().where(users.c.username == username).values(disabled=True))
     if done.rowcount != 1:
         raise AccountError(f"aucun compte « {username} »")
+
+
+def demo_login(conn: sa.Connection) -> tuple[str, str]:
+    """A fresh password for the ``demo`` admin (created if needed); returns (username, password)."""
+    password = generate_password()
+    if conn.execute(sa.select(users.c.id).where(users.c.username == DEMO_USERNAME)).first():
+        set_password(conn, DEMO_USERNAME, password)
+    else:
+        create_user(conn, DEMO_USERNAME, password, "admin", None)
+    return DEMO_USERNAME, password
 
 
 def list_users(conn: sa.Connection) -> list[sa.Row]:

@@ -1,7 +1,9 @@
-"""The staff dashboard (French pages): fleet overview, machine pages, usage, yearly report, exports.
+"""The staff dashboard (French pages): fleet overview, machine pages, usage, yearly report.
 
-``init_app(app)`` wires it into the fleet server's app factory: accounts (Flask-Login), CSRF-checked
-forms (Flask-WTF), expiring sessions, the blueprints, French error pages and ``/metrics``.
+``init_app(app)`` wires what every staff page needs into the fleet server's app factory: accounts
+(Flask-Login), CSRF-checked forms (Flask-WTF), expiring sessions, security headers and French error
+pages. The app factory (:func:`provisioning.fleet.create_app`) registers the blueprints, the exports'
+and ``/metrics`` too.
 """
 
 from __future__ import annotations
@@ -31,10 +33,7 @@ def _is_dashboard_request() -> bool:
 
 def init_app(app: Flask) -> None:
     from provisioning.fleet.store import engine as store_db
-    from provisioning.fleet.accounts import store, views as account_views
-    from provisioning.fleet.dashboard import actions, asset_register, pages, usage_pages
-    from provisioning.fleet.exports import views as export_views
-    from provisioning.fleet import metrics
+    from provisioning.fleet.accounts import store
 
     app.extensions[EXTENSION] = {"engine": app.extensions.get("fleet_engine") or store_db.get_engine()}
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
@@ -58,9 +57,6 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     app.teardown_appcontext(close_db)
-    for blueprint in (account_views.blueprint, pages.blueprint, actions.blueprint, usage_pages.blueprint,
-                      asset_register.blueprint, export_views.blueprint, metrics.blueprint):
-        app.register_blueprint(blueprint)
 
     @app.after_request
     def _headers(response):

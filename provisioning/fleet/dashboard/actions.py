@@ -14,7 +14,7 @@ from provisioning.fleet.accounts.access import FLEET_ROLES, db, engine, requires
 from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, PlaceForm
 from provisioning.fleet.dashboard import fleet_queries as queries
 from provisioning.fleet.dashboard.asset_register import save_asset
-from provisioning.fleet.store.readmodel import dialect_insert, move_machine
+from provisioning.fleet.store.readmodel import move_machine, save_place
 from provisioning.fleet.store.staff_schema import commune_places
 from provisioning.fleet.store.engine import write_transaction
 from provisioning.fleet.enrolment import request_rotation, revoke_tokens
@@ -101,9 +101,3 @@ def place(insee: str):
         return redirect(url_for("usage.places"))
     return render_template("dashboard/place.html", commune=commune, form=form), 200 if not form.errors else 400
 
-
-def save_place(engine_: sa.Engine, insee: str, values: dict) -> None:
-    values = dict(values, updated_at=time.time())
-    with write_transaction(engine_) as conn:
-        statement = dialect_insert(conn, commune_places).values(insee=insee, **values)
-        conn.execute(statement.on_conflict_do_update(index_elements=["insee"], set_=values))

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import load_config
-from provisioning.fleet.accounts.cli import demo_login
-from provisioning.fleet.dashboard.actions import save_place
+from provisioning.fleet.accounts.store import demo_login
 from provisioning.fleet.store.engine import make_engine, write_transaction
 from provisioning.fleet.enrolment import create_enrolment_code
 from provisioning.fleet.store.migrate import upgrade
+from provisioning.fleet.store.readmodel import save_place
 
 DEMO_SIRET = "21310042500012"  # a well-formed placeholder for the demo town hall
 

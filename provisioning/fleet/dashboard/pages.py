@@ -9,7 +9,6 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from wtforms import SelectChoice
 
-import kiosk
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
 from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm
 from provisioning.fleet.dashboard import fleet_queries as queries
@@ -25,7 +24,7 @@ HISTORY_DAYS = 90
 
 
 def current_kiosk_version() -> str:
-    return current_app.config["FLEET_SETTINGS"].current_kiosk_version or kiosk.__version__
+    return current_app.config["FLEET_SETTINGS"].expected_kiosk_version()
 
 
 def read_filters() -> queries.OverviewFilters:

@@ -1,4 +1,5 @@
-"""Keep the dashboard's read model up to date, inside the ingest transaction.
+"""The staff side's data: the dashboard's read model, kept up to date inside the ingest transaction, and
+what staff record (a machine's move to another commune, a commune's town-hall point).
 
 :func:`apply_ingested` is called by :func:`provisioning.fleet.store.ingest.ingest` with what that check-in has
 *newly* stored (a replayed record never reaches it), so the figures stay exact (the newest health sample
@@ -11,13 +12,16 @@ is kept on the ``devices`` row by the ingest itself):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from provisioning.fleet.store.staff_schema import commune_moves, usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.store.engine import write_transaction
+from provisioning.fleet.store.hot_sql import for_dialect
 from provisioning.fleet.store.schema import devices
+from provisioning.fleet.store.staff_schema import commune_moves, commune_places, usage_commune_daily, usage_fleet_daily
 
 CRASH_WINDOW_DAYS = 7
 
@@ -59,8 +63,6 @@ def apply_ingested(cursor, dialect: str, device_id: int, asset_tag: str, commune
     (day, metric, key)."""
     if not counters:
         return
-    from provisioning.fleet.store.hot_sql import for_dialect
-
     rows = [{"metric": metric, "day": day, "key": key, "count": count}
             for (day, metric, key), count in sorted(counters.items())]
     cursor.executemany(for_dialect(ADD_FLEET_USAGE, dialect), rows)
@@ -79,6 +81,14 @@ def move_machine(conn: sa.Connection, asset_tag: str, to_insee: str, at: float, 
     conn.execute(devices.update().where(devices.c.asset_tag == asset_tag).values(commune_insee=to_insee))
     conn.execute(commune_moves.insert().values(
         asset_tag=asset_tag, from_insee=current, to_insee=to_insee, at=at, by_user=by_user))
+
+
+def save_place(engine: sa.Engine, insee: str, values: dict) -> None:
+    """Record a commune's town-hall point (address, opening hours...), for the mediation-places export."""
+    values = dict(values, updated_at=time.time())
+    with write_transaction(engine) as conn:
+        statement = dialect_insert(conn, commune_places).values(insee=insee, **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=["insee"], set_=values))
 
 
 def prune_usage(conn: sa.Connection, oldest_day: str) -> dict[str, int]:
