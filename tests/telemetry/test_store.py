@@ -1,5 +1,5 @@
 """The store on SQLite and PostgreSQL: at-most-once ingest (Hypothesis), identity by asset tag,
-token revocation and rotation, retention, and migrations that build exactly the declared schema."""
+token revocation and rotation, retention (the migrations: tests/store/test_migrations.py)."""
 
 from __future__ import annotations
 
@@ -218,24 +218,3 @@ def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
     shorter = prune(engine, Settings(testing=True, raw_health_retention_days=1), now)
     assert shorter["health_batches"] == 1
 
-
-def test_migrations_build_exactly_the_declared_schema(engine):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
-    ours = set(schema.metadata.tables)
-
-    def table_of(difference) -> str | None:
-        item = difference[0] if isinstance(difference, list) else difference
-        for part in item[1:]:
-            name = getattr(part, "name", None) if hasattr(part, "columns") or hasattr(part, "c") else None
-            table = getattr(part, "table", None)
-            if table is not None:
-                return table.name
-            if name:
-                return name
-        return item[2] if len(item) > 2 and isinstance(item[2], str) else None
-
-    # Later migrations (the dashboard's) add their own tables: only ours are compared here.
-    assert [difference for difference in differences if table_of(difference) in ours] == []
