@@ -38,7 +38,9 @@ def db() -> None:
 def db_upgrade(ctx: click.Context) -> None:
     from provisioning.fleet.store.migrate import current_revision, upgrade
     url = settings_of(ctx).database_url
-    upgrade(url)
+    translated = upgrade(url)
+    if translated:
+        click.echo(f"Révision {translated[0]} de l'ancienne numérotation reconnue : c'est la révision {translated[1]}.")
     click.echo(f"Base à jour (révision {current_revision(url)}).")
 
 

@@ -96,6 +96,19 @@ def test_fleet_db_upgrade_recognises_a_database_stamped_before_the_renumbering(k
             assert differences(engine) == []
 
 
+def test_the_fleet_command_says_it_recognised_an_old_stamp(tmp_path, capsys):
+    from provisioning.fleet.cli import main
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    with engine_of(url) as engine:
+        command.upgrade(alembic_config(engine), "0002")
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = '0101'"))
+    assert main(["--database-url", url, "db", "upgrade"]) == 0
+    out = capsys.readouterr().out
+    assert "Révision 0101 de l'ancienne numérotation reconnue : c'est la révision 0002." in out
+    assert "Base à jour (révision 0004)." in out
+
+
 @pytest.mark.parametrize("new_stamp", ["0002", "0003"])
 def test_a_stamp_already_in_the_new_numbering_is_left_alone(new_stamp, tmp_path):
     url = f"sqlite:///{tmp_path / 'fleet.db'}"

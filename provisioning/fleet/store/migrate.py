@@ -53,13 +53,15 @@ def translate_old_revision(engine: Engine) -> tuple[str, str] | None:
     return stamp, new
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> tuple[str, str] | None:
+    """Upgrade to ``revision``; returns (old, new) when an old-numbered stamp was rewritten first."""
     engine = make_engine(database_url)
     try:
-        translate_old_revision(engine)
+        translated = translate_old_revision(engine)
         command.upgrade(alembic_config(engine), revision)
     finally:
         engine.dispose()
+    return translated
 
 
 def current_revision(database_url: str) -> str | None:
