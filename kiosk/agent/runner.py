@@ -129,13 +129,20 @@ class Agent:
             self.batch_size = max(1, self.batch_size // 2)
             return True
         if answer.status == 422:
-            bad = {batch[int(match.group(1))]["seq"] for error in answer.body.get("errors", [])
-                   if (match := RECORD_INDEX.match(str(error))) and int(match.group(1)) < len(batch)}
-            log.error("the server refused %d record(s) as invalid, set aside: %s", len(bad),
-                      answer.body.get("errors"))
-            if bad:
-                self.spool.delete(bad)
-                return True
+            # The server names each invalid record (/records/N/...) and stored nothing: set those aside
+            # (quarantine, counted) and send the others again, so one bad record never blocks the rest.
+            reasons: dict[int, list[str]] = {}
+            errors = answer.body.get("errors")
+            for error in errors if isinstance(errors, list) else []:
+                match = RECORD_INDEX.match(str(error))
+                if match and int(match.group(1)) < len(batch):
+                    reasons.setdefault(batch[int(match.group(1))]["seq"], []).append(str(error)[:500])
+            if reasons:
+                moved = self.spool.quarantine(reasons, self.clock.time())
+                log.error("the server refused %d record(s) as invalid; set aside in quarantine (%d in all): %s",
+                          moved, self.spool.quarantined(), errors)
+                if moved:
+                    return True
         log.error("check-in refused (HTTP %d): %s", answer.status, answer.body.get("error"))
         return False
 

@@ -7,6 +7,11 @@ reuses a number, even after deletes). Records leave the spool only once the serv
 Quota: when the spool grows past its quota, raw health samples are thinned first (every other one of
 the oldest half), then usage records of the same day are merged into one daily total — only records
 never offered to the server, so a batch the server may already hold is never counted twice.
+
+Quarantine: a record the server refuses as invalid (HTTP 422 naming it) would otherwise block every record
+after it forever. It is moved, in one transaction, to the ``quarantine`` table with the server's reasons
+(the newest QUARANTINE_KEPT are kept there for a volunteer to read), counted in ``meta``
+(``quarantined_records``), and the records after it go on.
 """
 
 from __future__ import annotations
@@ -37,8 +42,17 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_type ON records (type, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS taken_batches (digest TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    at REAL NOT NULL,
+    body TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    quarantined_at REAL NOT NULL
+);
 """
 TAKEN_BATCH_MEMORY_S = 30 * 86400
+QUARANTINE_KEPT = 1000
 
 
 class Spool:
@@ -161,6 +175,30 @@ class Spool:
             self.db.execute("ROLLBACK")
             raise
         return removed
+
+    def quarantine(self, reasons: dict[int, list[str]], now: float) -> int:
+        """Move the records ``seq -> server's reasons`` out of the upload queue; returns how many moved."""
+        self._begin()
+        try:
+            moved = 0
+            for seq, why in sorted(reasons.items()):
+                moved += self.db.execute(
+                    "INSERT OR REPLACE INTO quarantine (seq, type, at, body, reasons, quarantined_at) "
+                    "SELECT seq, type, at, body, ?, ? FROM records WHERE seq = ?",
+                    (json.dumps(why), now, seq)).rowcount
+                self.db.execute("DELETE FROM records WHERE seq = ?", (seq,))
+            self._set_meta("quarantined_records", int(self.get_meta("quarantined_records", "0")) + moved)
+            self.db.execute("DELETE FROM quarantine WHERE seq NOT IN "
+                            "(SELECT seq FROM quarantine ORDER BY seq DESC LIMIT ?)", (QUARANTINE_KEPT,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return moved
+
+    def quarantined(self) -> int:
+        """How many records the server refused as invalid, since the spool was created."""
+        return int(self.get_meta("quarantined_records", "0"))
 
     def pending(self) -> int:
         return self.db.execute("SELECT count(*) FROM records").fetchone()[0]

@@ -28,6 +28,22 @@ USAGE_METRICS = (
     "idle_warning", "idle_reset", "crash_recovered", "kiosk_started",
 )
 SESSION_LENGTH_BUCKETS = ("lt5m", "5-15m", "15-30m", "30-60m", "ge60m")
+# The key each usage metric is counted by: nothing (""), a session-length bucket, a tile id (the
+# configuration's identifiers: lower-case letters, digits, dashes, at most 63) or a refused bare host name.
+USAGE_KEY_KINDS = {
+    "sessions": "none", "session_length": "bucket", "tile_opened": "tile", "navigation_refused": "host",
+    "pages_printed": "none", "idle_warning": "none", "idle_reset": "none", "crash_recovered": "none",
+    "kiosk_started": "none",
+}
+# Bounds that keep a check-in, and what it adds to the store, small whoever sends it (issue 15): a day's
+# count of one counter, counters per usage record, distinct keyed counters (tiles, hosts) per check-in.
+MAX_USAGE_COUNT = 100_000
+MAX_COUNTERS_PER_RECORD = 200
+MAX_KEYED_COUNTERS_PER_CHECKIN = 200
+# A record's sequence number may reach at most this far beyond the device's last acknowledged one:
+# a spool never holds that many records, and no one holding a token can use the whole seq space up,
+# so that a reinstalled machine always has room to continue (its new base is the last acknowledged seq).
+MAX_SEQ_ADVANCE = 2**31
 
 HEALTH_FIELDS = (
     "cpu_percent", "load1", "memory_used_percent", "memory_available_bytes", "disk_used_percent",

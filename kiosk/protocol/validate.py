@@ -2,21 +2,40 @@
 
 The ingest path runs this on every check-in, so it is plain Python (no jsonschema at run time).
 Each error names where it is, as a JSON pointer (``/records/3/data/cpu_percent``), and what is wrong.
+
+Everything it accepts can be stored by both databases and read back by every page: texts hold no NUL and
+no surrogate code point (PostgreSQL refuses the first, UTF-8 cannot encode the second) and are bounded;
+days are real calendar days; numbers, sequence numbers and usage keys are bounded (see kiosk.protocol).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from kiosk.protocol import (
-    MAX_RECORDS_PER_CHECKIN, OLDEST_TIMESTAMP, PROTOCOL_VERSION, SESSION_LENGTH_BUCKETS, USAGE_METRICS,
+    MAX_COUNTERS_PER_RECORD, MAX_KEYED_COUNTERS_PER_CHECKIN, MAX_RECORDS_PER_CHECKIN, MAX_USAGE_COUNT,
+    OLDEST_TIMESTAMP, PROTOCOL_VERSION, SESSION_LENGTH_BUCKETS, USAGE_KEY_KINDS, USAGE_METRICS,
 )
 
 MAX_ERRORS = 20
 MAX_SEQ = 2**53 - 1
 
-DAY_PATTERN = re.compile(r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
-COUNTER_KEY_PATTERN = re.compile(r"^(|[a-z0-9_][a-z0-9_.-]{0,252})\Z")
+DAY_PATTERN = re.compile(r"^20[2-9][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+# What a database cannot store in a text column: NUL (PostgreSQL) and surrogates (no UTF-8 for them).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+KEY_PATTERNS = {
+    "none": re.compile(r"^\Z"),
+    "bucket": re.compile(f"^({'|'.join(re.escape(b) for b in SESSION_LENGTH_BUCKETS)})\\Z"),
+    "tile": re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z"),
+    "host": re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,252}\Z"),
+}
+KEY_RULES = {
+    "none": "must be empty for this metric",
+    "bucket": "must be a session-length bucket (" + ", ".join(SESSION_LENGTH_BUCKETS) + ")",
+    "tile": "must be a tile id (lower-case letters, digits, dashes; at most 63)",
+    "host": "must be a bare host name (lower-case, at most 253 characters)",
+}
 MAC_PATTERN = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}\Z")
 ASSET_TAG_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}\Z")
@@ -32,6 +51,29 @@ def _is_number(value) -> bool:
 
 def _is_int(value) -> bool:
     return type(value) is int or (type(value) is float and value.is_integer())
+
+
+def _shown(value) -> str:
+    """A value as an error message may quote it: short, and never the repr of a nested container."""
+    if value is None or type(value) in (bool, int, float):
+        return repr(value)[:40]
+    if type(value) is str:
+        return repr(value[:40])
+    return f"a {'list' if type(value) is list else 'JSON object' if type(value) is dict else type(value).__name__}"
+
+
+def _real_day(text: str, latest: float | None) -> str | None:
+    """What is wrong with a usage record's day (None: a real day, not after the latest accepted)."""
+    if not DAY_PATTERN.match(text):
+        return "must be a date YYYY-MM-DD, from 2020 on"
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return f"{text} is not a day of the calendar"
+    # The kiosk counts by its local day: up to 14 h ahead of UTC.
+    if latest is not None and day > dt.datetime.fromtimestamp(latest + 14 * 3600, dt.timezone.utc).date():
+        return "is too far in the future: the kiosk clock is wrong"
+    return None
 
 
 # field -> (kind, minimum, maximum); kind is "number", "integer", "boolean" or "text"; all nullable.
@@ -65,6 +107,8 @@ DISK_SPEC = {
 class _Errors(list):
     def add(self, path: str, message: str) -> None:
         if len(self) < MAX_ERRORS:
+            if len(path) > 120 or UNSTORABLE.search(path):  # a hostile field name: quote it safely
+                path = UNSTORABLE.sub("\ufffd", path[:120]) + ("…" if len(path) > 120 else "")
             self.append(f"{path or '/'}: {message}")
 
     @property
@@ -86,12 +130,14 @@ def _check_scalar(errors: _Errors, path: str, value, kind: str, low, high, nulla
             errors.add(path, f"must be a string or null, not {type(value).__name__}")
         elif len(value) > high:
             errors.add(path, f"must be at most {high} characters long")
+        elif UNSTORABLE.search(value):
+            errors.add(path, "must not contain a NUL character or a lone UTF-16 surrogate")
         return
     if kind == "integer" and not (_is_number(value) and _is_int(value)):
-        errors.add(path, f"must be an integer or null, not {value!r:.40}")
+        errors.add(path, f"must be an integer or null, not {_shown(value)}")
         return
     if kind == "number" and not _is_number(value):
-        errors.add(path, f"must be a number or null, not {value!r:.40}")
+        errors.add(path, f"must be a number or null, not {_shown(value)}")
         return
     if not (low <= value <= high):
         errors.add(path, f"must be between {low} and {high}")
@@ -109,21 +155,23 @@ def _check_object(errors: _Errors, path: str, data, spec: dict) -> None:
             _check_scalar(errors, f"{path}/{key}", value, *rule)
 
 
-def _check_usage(errors: _Errors, path: str, data) -> None:
+def _check_usage(errors: _Errors, path: str, data, latest: float | None = None, keyed: set | None = None) -> None:
+    """``keyed``: the (metric, key) pairs with a tile or host key seen so far in the check-in."""
     if type(data) is not dict:
         errors.add(path, "must be an object")
         return
     for key in data.keys() - {"day", "counters"}:
         errors.add(f"{path}/{key}", "unknown field")
     day = data.get("day")
-    if type(day) is not str or not DAY_PATTERN.match(day):
-        errors.add(f"{path}/day", "must be a date YYYY-MM-DD")
+    problem = _real_day(day, latest) if type(day) is str else "must be a date YYYY-MM-DD"
+    if problem:
+        errors.add(f"{path}/day", problem)
     counters = data.get("counters")
     if type(counters) is not list:
         errors.add(f"{path}/counters", "must be a list of [metric, key, count]")
         return
-    if len(counters) > 1000:
-        errors.add(f"{path}/counters", "must hold at most 1000 counters")
+    if len(counters) > MAX_COUNTERS_PER_RECORD:
+        errors.add(f"{path}/counters", f"must hold at most {MAX_COUNTERS_PER_RECORD} counters")
         return
     for index, counter in enumerate(counters):
         where = f"{path}/counters/{index}"
@@ -131,12 +179,19 @@ def _check_usage(errors: _Errors, path: str, data) -> None:
             errors.add(where, "must be [metric, key, count]")
             continue
         metric, key, count = counter
-        if type(metric) is not str or metric not in METRICS:
-            errors.add(f"{where}/0", f"unknown metric {metric!r:.40}")
-        if type(key) is not str or not COUNTER_KEY_PATTERN.match(key):
-            errors.add(f"{where}/1", "key must be empty, a tile id or a bare host name")
-        if not (_is_number(count) and _is_int(count) and 0 <= count <= 10**9):
-            errors.add(f"{where}/2", "count must be an integer between 0 and 1000000000")
+        kind = USAGE_KEY_KINDS.get(metric) if type(metric) is str else None
+        if kind is None:
+            errors.add(f"{where}/0", f"unknown metric {_shown(metric)}")
+        elif type(key) is not str or not KEY_PATTERNS[kind].match(key):
+            errors.add(f"{where}/1", f"key {KEY_RULES[kind]}")
+        else:
+            if keyed is not None and kind in ("tile", "host"):
+                keyed.add((metric, key))
+                if len(keyed) == MAX_KEYED_COUNTERS_PER_CHECKIN + 1:
+                    errors.add(f"{where}/1", f"at most {MAX_KEYED_COUNTERS_PER_CHECKIN} different tiles and "
+                                             "host names per check-in")
+        if not (_is_number(count) and _is_int(count) and 0 <= count <= MAX_USAGE_COUNT):
+            errors.add(f"{where}/2", f"count must be an integer between 0 and {MAX_USAGE_COUNT}")
 
 
 def _check_inventory(errors: _Errors, path: str, data) -> None:
@@ -186,10 +241,11 @@ def _check_required(errors: _Errors, path: str, doc: dict, required: tuple, allo
 _CHECKIN_KEYS = frozenset({"protocol", "sent_at", "records"})
 _RECORD_KEYS = frozenset({"seq", "at", "type", "data"})
 _ENROL_KEYS = frozenset({"protocol", "code", "asset_tag", "commune_insee"})
+# kind -> check(errors, path, data, latest, keyed)
 _DATA_CHECKS = {
-    "health": lambda errors, path, data: _check_object(errors, path, data, HEALTH_SPEC),
+    "health": lambda errors, path, data, _latest, _keyed: _check_object(errors, path, data, HEALTH_SPEC),
     "usage": _check_usage,
-    "inventory": _check_inventory,
+    "inventory": lambda errors, path, data, _latest, _keyed: _check_inventory(errors, path, data),
 }
 
 
@@ -214,6 +270,7 @@ def _surely_valid(doc, latest: float | None) -> bool:
     if type(records) is not list or len(records) > MAX_RECORDS_PER_CHECKIN:
         return False
     seen = set()
+    keyed: set = set()
     for record in records:
         if type(record) is not dict or record.keys() != _RECORD_KEYS:
             return False
@@ -237,7 +294,7 @@ def _surely_valid(doc, latest: float | None) -> bool:
             if check is None:
                 return False
             errors = _Errors()
-            check(errors, "", data)
+            check(errors, "", data, latest, keyed)
             if errors:
                 return False
     return True
@@ -266,6 +323,7 @@ def validate_checkin(doc, latest: float | None = None) -> list[str]:
         errors.add("/records", f"at most {MAX_RECORDS_PER_CHECKIN} records per check-in")
         return errors
     seen = set()
+    keyed: set = set()
     for index, record in enumerate(records):
         if errors.full:
             break
@@ -289,7 +347,7 @@ def validate_checkin(doc, latest: float | None = None) -> list[str]:
         if "type" in record and check is None:
             errors.add(f"{path}/type", "must be one of health, usage, inventory")
         elif check is not None and "data" in record:
-            check(errors, f"{path}/data", record["data"])
+            check(errors, f"{path}/data", record["data"], latest, keyed)
     return errors
 
 

@@ -72,3 +72,5 @@ def read_json(environ: dict, max_body_bytes: int):
         return _decode_json(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, "the body is not valid JSON", [str(error)]) from None
+    except RecursionError:  # the decoder recurses per nesting level: no check-in is nested that deep
+        raise ApiError(400, "the body is not valid JSON", ["arrays and objects are nested too deeply"]) from None

@@ -14,7 +14,9 @@ from kiosk.protocol import HEALTH_FIELDS, USAGE_METRICS, load_schema
 from kiosk.protocol.validate import validate_checkin, validate_enrol
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKIN = jsonschema.Draft202012Validator(load_schema("checkin"))
+# "format": "date" is an assertion here (a usage day must be a real day): the format checker is on.
+CHECKIN = jsonschema.Draft202012Validator(load_schema("checkin"),
+                                          format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 ENROL = jsonschema.Draft202012Validator(load_schema("enrol"))
 
 # Values of every JSON kind, biased toward the edges of the schema's ranges.
@@ -23,16 +25,19 @@ scalars = st.one_of(
     st.sampled_from([0, 1, 100, 100.5, -0.5, 1577836799, 1577836800, 1.0, 2**53]),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=8),
     st.sampled_from(["", "impots", "www.impots.gouv.fr", "a/b?c", "2026-02-30", "2026-13-01", "aa:bb:cc:dd:ee:ff"]),
+    st.sampled_from(["nul\x00byte", "\ud800", "lone \udfff low", "\ud83d\ude00", "é" * 200, "x" * 201]),
 )
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
     st.sampled_from(["name", "size_bytes", "x"]), inner, max_size=2), max_leaves=6)
 
 health = st.dictionaries(st.sampled_from(list(HEALTH_FIELDS) + ["url"]), scalars, max_size=5)
 counter = st.one_of(st.tuples(st.sampled_from(list(USAGE_METRICS) + ["typed"]),
-                              st.sampled_from(["", "impots", "www.caf.fr", "Bad Key", "a/b"]),
-                              st.one_of(st.integers(-2, 10**9 + 1), st.sampled_from([1.0, 1.5, True]))).map(list),
+                              st.sampled_from(["", "impots", "www.caf.fr", "Bad Key", "a/b", "lt5m", "-x",
+                                               "a" * 64, "a" * 63, "_host"]),
+                              st.one_of(st.integers(-2, 10**5 + 1), st.sampled_from([1.0, 1.5, True, 10**9]))).map(list),
                     values)
-usage = st.fixed_dictionaries({"day": st.sampled_from(["2026-03-14", "2026-3-14", "1999-01-01", 20260314]),
+usage = st.fixed_dictionaries({"day": st.sampled_from(["2026-03-14", "2026-3-14", "1999-01-01", 20260314,
+                                                       "2026-09-31", "2026-02-29", "2028-02-29", "2026-06-31"]),
                                "counters": st.lists(counter, max_size=3)},
                               optional={"extra": scalars})
 inventory = st.dictionaries(

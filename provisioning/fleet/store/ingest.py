@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from kiosk.protocol import MAX_SEQ_ADVANCE
 from provisioning.fleet.store import hot_sql, raw_health
 from provisioning.fleet.store.readmodel import apply_ingested
 from provisioning.fleet.store.engine import raw_write_transaction
@@ -246,6 +247,11 @@ def ingest_on(engine: Engine, dbapi_connection, auth: DeviceAuth, records: list[
         if state is None or state[5] is not None:  # revoked since the token was looked up
             raise ApiError(401, REVOKED)
         last_seq, asset_tag, commune_insee, rotate_requested_at, pending, _revoked_at = state
+        beyond = [f"/records/{index}/seq: more than {MAX_SEQ_ADVANCE} beyond this machine's last sequence "
+                  f"number ({last_seq})" for index, record in enumerate(records)
+                  if int(record["seq"]) > last_seq + MAX_SEQ_ADVANCE]
+        if beyond:  # the seq space must stay usable by a reinstalled machine (issue 15): nothing stored
+            raise ApiError(422, "the check-in is invalid; nothing was stored", beyond[:20])
         if seqs and seqs[0] <= last_seq:  # reaches back: some records may already be stored
             additions = additions.without(_already_stored(cursor, dialect, device_id, seqs[0], seqs[-1]),
                                           last_seq, raw_health_cutoff)
