@@ -143,7 +143,7 @@ def test_every_dashboard_setting_is_documented_for_staff():
     from pathlib import Path
     text = (Path(__file__).resolve().parents[2] / "docs" / "tableau-de-bord.md").read_text(encoding="utf-8")
     dashboard_settings = ("metrics_token", "current_kiosk_version", "catalog_path", "mediation_source",
-                          "session_cookie_secure")
+                          "session_cookie_secure", "trusted_proxies")
     assert [name for name in dashboard_settings if f"FLEET_{name.upper()}" not in text] == []
 
 
