@@ -121,9 +121,8 @@ def _may_take_over(connection: Connection, code_row, device, now: float) -> bool
     it), never checked in, or has not checked in for twice its commune's expected interval (it is no
     longer "online" on the dashboard, see dashboard/status.py). A healthy machine, or one of another
     commune, cannot be taken over with a code meant for new machines."""
-    if code_row.asset_tag is not None:
-        return code_row.asset_tag == connection.execute(
-            select(devices.c.asset_tag).where(devices.c.id == device.id)).scalar_one()
+    if code_row.asset_tag is not None:  # enrol() already refused it for any other tag
+        return True
     if device.commune_insee != code_row.commune_insee:
         return False
     if count_active_tokens(connection, device.id) == 0 or device.last_seen_at is None:

@@ -173,4 +173,4 @@ def test_a_donated_machine_is_recorded_before_any_enrolment(fresh_sqlite):
     assert "DON-0001" in page and "Cabinet Dupont" in page and "EFF-2026-0107" in page and "LUCH-001" not in page
     assert "DON-0001" not in fresh_sqlite.client("commune").get("/tableau/materiel").get_data(as_text=True)
     report = client.get("/tableau/export/rapport/parc-par-etape.csv").get_data().decode("utf-8-sig")
-    assert "Reconditionnée;0" in report  # the report counts enrolled machines; the register holds the rest
+    assert '"Reconditionnée";0' in report  # the report counts enrolled machines; the register holds the rest
