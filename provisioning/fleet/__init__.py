@@ -38,4 +38,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     from provisioning.fleet.checkin_endpoint import CheckinEndpoint
     app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask
+    if settings.trusted_proxies:
+        # Behind nginx: the client is the address the outermost trusted proxy saw (login throttling,
+        # session records), the scheme the one it was reached by. With 0, the headers are ignored.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     return app

@@ -50,25 +50,34 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.option("--expected-interval-h", type=click.IntRange(1, 24 * 14),
               help="profil de connexion : toutes les combien d'heures la commune doit se connecter "
                    "(ex. 24 pour une zone blanche)")
+@click.option("--asset-tag", help="code de réinstallation : réservé à cette borne déjà inscrite, même si elle "
+                                  "se connecte encore ou appartient à une autre commune (décision de l'équipe)")
 @click.pass_context
-def enrolment_code(ctx: click.Context, commune_insee: str, name: str | None, expected_interval_h: int | None) -> None:
-    from provisioning.fleet.enrolment import UnknownCommune, create_enrolment_code
+def enrolment_code(ctx: click.Context, commune_insee: str, name: str | None, expected_interval_h: int | None,
+                   asset_tag: str | None) -> None:
+    from provisioning.fleet.enrolment import UnknownCommune, UnknownDevice, create_enrolment_code
     if not INSEE.match(commune_insee):
         raise click.UsageError(
             f"code INSEE « {commune_insee} » invalide : il faut 5 caractères, ex. 31042 ou 2A004.")
+    if asset_tag is not None and not ASSET_TAG.match(asset_tag):
+        raise click.UsageError(f"étiquette « {asset_tag} » invalide : majuscules, chiffres et tirets, ex. AB-0042.")
     settings = settings_of(ctx)
     engine = engine_of(ctx)
     try:
         code = create_enrolment_code(
             engine, commune_insee, time.time(), settings.enrolment_code_ttl_days, name=name,
-            expected_interval_s=expected_interval_h * 3600 if expected_interval_h else None)
+            expected_interval_s=expected_interval_h * 3600 if expected_interval_h else None, asset_tag=asset_tag)
     except UnknownCommune:
         raise click.UsageError(
             f"commune {commune_insee} inconnue : ajoutez --name \"Nom de la commune\" pour la créer.") from None
+    except UnknownDevice:
+        raise click.UsageError(f"aucune borne inscrite sous l'étiquette {asset_tag} : "
+                               "une nouvelle borne s'inscrit avec un code sans --asset-tag.") from None
     finally:
         engine.dispose()
     click.echo(code)
-    click.echo(f"Code valable {settings.enrolment_code_ttl_days} jours, pour une seule borne. "
+    which = f"pour réinstaller la borne {asset_tag}" if asset_tag else "pour une seule borne"
+    click.echo(f"Code valable {settings.enrolment_code_ttl_days} jours, {which}. "
                "Il ne sera plus affiché.", err=True)
 
 

@@ -57,6 +57,10 @@ class Settings:
         "mairie-kiosk", "The 'source' column of the national mediation-places export.")
     session_cookie_secure: bool = setting(
         True, "Send the staff session cookie over HTTPS only. Turn off only for a local demo on http://127.0.0.1.")
+    trusted_proxies: int = setting(
+        0, "Number of reverse proxies in front of the server (nginx: 1) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; the client address is the one the outermost trusted proxy saw. "
+        "0: the headers are ignored and the peer address is the client (gunicorn facing the network).")
 
     def __post_init__(self) -> None:
         if not 60 <= self.checkin_interval_s <= 86400:
@@ -65,6 +69,8 @@ class Settings:
                      "daily_rollup_retention_days", "usage_retention_days"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be 0 or more")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise SettingsError("trusted_proxies must be between 0 and 5")
         if self.raw_health_retention_days == 0:
             raise SettingsError("raw_health_retention_days must be at least 1")
 

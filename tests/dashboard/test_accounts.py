@@ -1,4 +1,5 @@
-"""Accounts: argon2id hashes, login, CSRF on every form, the login rate limit, expiring sessions, and
+"""Accounts: argon2id hashes, login, CSRF on every form, the login rate limit (more in test_login_throttle.py),
+session cookies (server-side sessions: test_sessions.py), and
 ``fleet user add`` / ``fleet demo-login`` (no default password; a generated one is shown once)."""
 
 from __future__ import annotations
@@ -85,13 +86,13 @@ def test_changes_with_their_csrf_token_are_applied(fresh_sqlite):
     assert answer.status_code == 401
 
 
-def test_login_is_rate_limited_per_account_even_with_the_right_password(fresh_sqlite):
+def test_login_is_rate_limited_per_account_and_address_even_with_the_right_password(fresh_sqlite):
     client = fresh_sqlite.app.test_client()
     for attempt in range(5):
         assert login(client, "admin", f"wrong-{attempt}").status_code == 401
     blocked = login(client, "admin", fresh_sqlite.passwords["admin"])
     assert blocked.status_code == 429
-    assert "Trop d&#39;essais" in blocked.get_data(as_text=True)
+    assert "Trop d&#39;essais depuis cette adresse" in blocked.get_data(as_text=True)
     # Another account from another address is not affected.
     assert login(fresh_sqlite.app.test_client(), "staff", fresh_sqlite.passwords["staff"], ip="127.0.0.9").status_code == 302
 
@@ -102,16 +103,6 @@ def test_login_is_rate_limited_per_address(fresh_sqlite):
         login(client, f"someone{attempt}", "wrong-password", ip="127.0.0.7")
     assert login(client, "staff", fresh_sqlite.passwords["staff"], ip="127.0.0.7").status_code == 429
     assert login(client, "staff", fresh_sqlite.passwords["staff"], ip="127.0.0.8").status_code == 302
-
-
-def test_a_session_expires_after_30_minutes_without_activity(fresh_sqlite):
-    client = fresh_sqlite.client("staff")
-    assert client.get("/tableau/").status_code == 200
-    with client.session_transaction() as session:
-        session["seen"] = time.time() - 31 * 60
-    response = client.get("/tableau/")
-    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
-    assert client.get("/tableau/").status_code == 302  # the session was cleared, not only refused once
 
 
 def test_sessions_have_a_lifetime_and_safe_cookies(fresh_sqlite):

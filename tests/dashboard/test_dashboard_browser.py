@@ -3,6 +3,9 @@ CSV download; and an axe-core audit of every page with no serious or critical vi
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -62,8 +65,10 @@ def test_staff_journey_login_overview_filter_machine_usage_and_csv(page, dashboa
     target = tmp_path / "sessions.csv"
     download_info.value.save_as(target)
     text = target.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0] == "Code INSEE;Commune;Sessions;Pages imprimées"
-    assert f"{LUCHON};Bagnères-de-Luchon;15;6" in text
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))  # text cells are quoted (exports/csvfile.py)
+    assert rows[0] == ["Code INSEE", "Commune", "Sessions", "Pages imprimées"]
+    assert [LUCHON, "Bagnères-de-Luchon", "15", "6"] in rows
+    assert f'"{LUCHON}";"Bagnères-de-Luchon";15;6' in text     # counts are bare numbers
 
 
 def test_a_commune_account_sees_its_own_machines_only_in_the_browser(page, dashboard_url, fresh_sqlite):

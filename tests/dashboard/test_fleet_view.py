@@ -143,7 +143,7 @@ def test_every_dashboard_setting_is_documented_for_staff():
     from pathlib import Path
     text = (Path(__file__).resolve().parents[2] / "docs" / "tableau-de-bord.md").read_text(encoding="utf-8")
     dashboard_settings = ("metrics_token", "current_kiosk_version", "catalog_path", "mediation_source",
-                          "session_cookie_secure")
+                          "session_cookie_secure", "trusted_proxies")
     assert [name for name in dashboard_settings if f"FLEET_{name.upper()}" not in text] == []
 
 
@@ -173,4 +173,4 @@ def test_a_donated_machine_is_recorded_before_any_enrolment(fresh_sqlite):
     assert "DON-0001" in page and "Cabinet Dupont" in page and "EFF-2026-0107" in page and "LUCH-001" not in page
     assert "DON-0001" not in fresh_sqlite.client("commune").get("/tableau/materiel").get_data(as_text=True)
     report = client.get("/tableau/export/rapport/parc-par-etape.csv").get_data().decode("utf-8-sig")
-    assert "Reconditionnée;0" in report  # the report counts enrolled machines; the register holds the rest
+    assert '"Reconditionnée";0' in report  # the report counts enrolled machines; the register holds the rest

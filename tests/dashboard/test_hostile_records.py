@@ -59,7 +59,7 @@ def assert_refused(response, status: int, pointer: str) -> dict:
 
 def stored_rows(fleet) -> dict:
     import sqlalchemy as sa
-    from provisioning.fleet import schema
+    from provisioning.fleet.store import schema
     from provisioning.fleet.dashboard import tables
     with fleet.app.extensions["fleet_engine"].connect() as conn:
         return {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -224,7 +224,7 @@ def test_sequence_numbers_cannot_use_up_a_machines_identity(hostile):
     """Issue 15: seq 2^53-1 was accepted, and the reinstalled machine (whose base is then 2^53-1) was
     refused forever. Now a record may reach at most MAX_SEQ_ADVANCE past the last acknowledged seq."""
     import sqlalchemy as sa
-    from provisioning.fleet.schema import devices
+    from provisioning.fleet.store.schema import devices
     (seq,) = seqs(hostile, 1)
     assert send(hostile, [health(seq, time.time() - 5)]).status_code == 200
     with hostile.app.extensions["fleet_engine"].connect() as conn:

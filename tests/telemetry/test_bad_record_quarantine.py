@@ -14,8 +14,8 @@ from telemetry_helpers import new_code, stored_counts, write_agent_settings
 from kiosk.agent.clock import FakeClock
 from kiosk.agent.runner import Agent
 from kiosk.agent.settings import load_agent_settings
-from provisioning.fleet import raw_health
-from provisioning.fleet.dashboard.tables import usage_commune_daily
+from provisioning.fleet.store import raw_health
+from provisioning.fleet.store.staff_schema import usage_commune_daily
 
 
 def test_bad_records_are_quarantined_and_every_good_one_arrives(fleet_server, engine, tmp_path, caplog):

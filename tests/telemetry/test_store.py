@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from telemetry_helpers import health_record, new_code, usage_record
 from provisioning.fleet.store import raw_health, schema
 from provisioning.fleet.store.staff_schema import usage_commune_daily
-from provisioning.fleet.enrolment import enrol, request_rotation, revoke_tokens
+from provisioning.fleet.enrolment import create_enrolment_code, enrol, request_rotation, revoke_tokens
 from provisioning.fleet.errors import ApiError
 from provisioning.fleet.store.ingest import authenticate, ingest
 
@@ -115,7 +115,10 @@ def test_identity_is_the_asset_tag_never_the_serial(engine):
     for token in (token_a, token_b):
         _checkin(engine, token, [{"seq": 1, "at": now, "type": "inventory", "data": clone}, health_record(2, now)])
     assert device_a != device_b
-    again = enrol(engine, new_code(engine), "AB-0001", "65059", time.time())
+    # A reinstall of a machine that is checking in: a code made for its tag (enrolment takeover rules:
+    # tests/telemetry/test_enrolment_takeover.py).
+    reinstall = create_enrolment_code(engine, "65059", time.time(), 30, asset_tag="AB-0001")
+    again = enrol(engine, reinstall, "AB-0001", "65059", time.time())
     assert again["device_id"] == device_a and again["seq_base"] == 2
     with pytest.raises(ApiError) as refused:
         authenticate(engine, token_a)

@@ -1,4 +1,4 @@
-"""Users and login failures in the database."""
+"""Users in the database (login throttling: throttle.py; server-side sessions: sessions.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from provisioning.fleet.accounts import sessions
 from provisioning.fleet.accounts.passwords import generate_password, hash_password, needs_rehash, verify_password
-from provisioning.fleet.store.staff_schema import ROLES, login_failures, users
+from provisioning.fleet.store.staff_schema import ROLES, users
 
 DEMO_USERNAME = "demo"
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{1,63}"
 INSEE_PATTERN = r"\d{5}|2[AB]\d{3}"
-# Limits: failures counted over a window, per account and per client address.
-FAILURE_WINDOW_S = 15 * 60
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
 # A valid hash to verify against when the account does not exist (same cost, no user enumeration).
 _DUMMY_HASH = hash_password("not-a-real-account-password")
 
@@ -67,16 +64,24 @@ def create_user(conn: sa.Connection, username: str, password: str, role: str, co
     return User(id=new_id, username=username, role=role, commune_insee=commune_insee)
 
 
-def set_password(conn: sa.Connection, username: str, password: str) -> None:
-    done = conn.execute(users.update().where(users.c.username == username).values(password_hash=hash_password(password)))
-    if done.rowcount != 1:
+def _user_id(conn: sa.Connection, username: str) -> int:
+    user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar_one_or_none()
+    if user_id is None:
         raise AccountError(f"aucun compte « {username} »")
+    return user_id
+
+
+def set_password(conn: sa.Connection, username: str, password: str) -> None:
+    """A new password; every open session of the account ends (a copied cookie opens nothing)."""
+    user_id = _user_id(conn, username)
+    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=hash_password(password)))
+    sessions.end_user_sessions(conn, user_id, time.time())
 
 
 def disable_user(conn: sa.Connection, username: str) -> None:
-    done = conn.execute(users.update().where(users.c.username == username).values(disabled=True))
-    if done.rowcount != 1:
-        raise AccountError(f"aucun compte « {username} »")
+    user_id = _user_id(conn, username)
+    conn.execute(users.update().where(users.c.id == user_id).values(disabled=True))
+    sessions.end_user_sessions(conn, user_id, time.time())
 
 
 def demo_login(conn: sa.Connection) -> tuple[str, str]:
@@ -112,18 +117,3 @@ def authenticate(conn: sa.Connection, username: str, password: str) -> tuple[Use
 
 def store_rehash(conn: sa.Connection, user_id: int, password_hash: str) -> None:
     conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
-
-
-def is_rate_limited(conn: sa.Connection, username: str, address: str, now: float | None = None) -> bool:
-    since = (now or time.time()) - FAILURE_WINDOW_S
-    def failures(subject: str) -> int:
-        return conn.execute(sa.select(sa.func.count()).select_from(login_failures).where(
-            login_failures.c.subject == subject, login_failures.c.at > since)).scalar_one()
-    return failures(f"user:{username}") >= MAX_FAILURES_PER_USER or failures(f"ip:{address}") >= MAX_FAILURES_PER_ADDRESS
-
-
-def record_failure(conn: sa.Connection, username: str, address: str, now: float | None = None) -> None:
-    at = now or time.time()
-    conn.execute(login_failures.insert(), [
-        {"subject": f"user:{username}"[:128], "at": at}, {"subject": f"ip:{address}"[:128], "at": at}])
-    conn.execute(login_failures.delete().where(login_failures.c.at < at - 24 * 3600))

@@ -1,5 +1,6 @@
-"""Log in and out. Failures are counted per account and per address; past the limit, even the right
-password is refused for 15 minutes (answer 429)."""
+"""Log in and out. Failures are throttled per (account, address), per address and, only by slowing it
+down, per account (accounts/throttle.py); the client address is the real one behind the trusted proxies.
+A login opens a new server-side session (accounts/sessions.py); logging out ends it on the server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from provisioning.fleet.accounts import store
+from provisioning.fleet.accounts import sessions, store, throttle
 from provisioning.fleet.accounts.access import engine
 from provisioning.fleet.accounts.forms import ConfirmForm, LoginForm
 from provisioning.fleet.store.engine import write_transaction
@@ -30,25 +31,34 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         address = request.remote_addr or "?"
+        now = time.time()
         with engine().connect() as conn:
-            limited = store.is_rate_limited(conn, username, address)
-            user, new_hash = (None, None) if limited else store.authenticate(conn, username, form.password.data)
-        if limited:
+            verdict = throttle.verdict(conn, username, address, now)
+            allowed = verdict is throttle.Verdict.ALLOWED
+            user, new_hash = store.authenticate(conn, username, form.password.data) if allowed else (None, None)
+        if verdict is throttle.Verdict.LOCKED:
             status = 429
-            message = "Trop d'essais. Attendez 15 minutes avant de réessayer."
+            message = "Trop d'essais depuis cette adresse. Attendez 15 minutes avant de réessayer."
+        elif verdict is throttle.Verdict.SLOWED:
+            status = 429
+            message = ("Ce compte reçoit beaucoup d'essais erronés : attendez quelques secondes, "
+                       "puis réessayez.")
         elif user is None:
             with write_transaction(engine()) as conn:
-                store.record_failure(conn, username, address)
+                throttle.record_failure(conn, username, address, now)
             status = 401
             message = "Identifiant ou mot de passe incorrect."
-        elif new_hash:
-            with write_transaction(engine()) as conn:
-                store.store_rehash(conn, user.id, new_hash)
         if status == 200:
-            session.clear()
+            previous = session.get(sessions.COOKIE_KEY)
+            with write_transaction(engine()) as conn:
+                if new_hash:
+                    store.store_rehash(conn, user.id, new_hash)
+                sessions.end_session(conn, previous, now)
+                session_id = sessions.open_session(conn, user.id, address, now)
+            session.clear()  # a new session id at every login (no fixation)
             session.permanent = True
+            session[sessions.COOKIE_KEY] = session_id
             login_user(user)
-            session["seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -60,6 +70,8 @@ def login():
 def logout():
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    with write_transaction(engine()) as conn:
+        sessions.end_session(conn, session.get(sessions.COOKIE_KEY), time.time())
     if current_user.is_authenticated:
         logout_user()
     session.clear()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, render_template, request
+import time
+
+from flask import Flask, render_template, request, session
 from flask_login import LoginManager
 from flask_wtf.csrf import generate_csrf
 
@@ -33,7 +35,7 @@ def _is_dashboard_request() -> bool:
 
 def init_app(app: Flask) -> None:
     from provisioning.fleet.store import engine as store_db
-    from provisioning.fleet.accounts import store
+    from provisioning.fleet.accounts import sessions, store
 
     app.extensions[EXTENSION] = {"engine": app.extensions.get("fleet_engine") or store_db.get_engine()}
     app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
@@ -50,10 +52,20 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        """The account of the request's server-side session (accounts/sessions.py), or None."""
         if not user_id.isdigit():
             return None
+        now = time.time()
+        session_id = session.get(sessions.COOKIE_KEY)
         with engine().connect() as conn:
-            return store.load_user(conn, int(user_id))
+            live = sessions.session_user(conn, session_id, now)
+            if live is None or live.user_id != int(user_id):
+                return None
+            user = store.load_user(conn, int(user_id))
+        if user is not None and now - live.last_seen_at >= sessions.TOUCH_EVERY_S:
+            with store_db.write_transaction(engine()) as conn:
+                sessions.touch(conn, session_id, now)
+        return user
 
     login_manager.init_app(app)
     app.teardown_appcontext(close_db)

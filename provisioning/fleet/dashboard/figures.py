@@ -16,9 +16,9 @@ def shown_count(value: int | None) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
-def csv_count(value: int | None) -> str:
+def csv_count(value: int | None) -> int | str:
     value = int(value or 0)
-    return SMALL_COUNT_TEXT if value < SMALL_COUNT_LIMIT else str(value)
+    return SMALL_COUNT_TEXT if value < SMALL_COUNT_LIMIT else value
 
 
 @dataclass
@@ -36,7 +36,8 @@ class FigureTable:
     count_columns: frozenset[int] = frozenset()
     count_rows: frozenset[int] | None = None
 
-    def cells(self, for_csv: bool = False) -> list[list[str]]:
+    def cells(self, for_csv: bool = False) -> list[list]:
+        """Text for the page; for CSV, numbers stay numbers (exports/csvfile.py writes them bare)."""
         out = []
         for row_index, row in enumerate(self.rows):
             cells = []
@@ -48,6 +49,8 @@ class FigureTable:
                     cells.append(f"{value:,}".replace(",", "\u202f"))
                 elif value is None:
                     cells.append("" if for_csv else "—")
+                elif for_csv and isinstance(value, (int, float)):
+                    cells.append(value)
                 else:
                     cells.append(str(value))
             out.append(cells)

@@ -1,11 +1,12 @@
 """The town-hall points in the national places-of-digital-mediation standard (LaMednum's
-standard-mediation-num, a Frictionless table schema), as a comma-separated UTF-8 CSV."""
+standard-mediation-num, a Frictionless table schema), as a comma-separated UTF-8 CSV (through the one
+CSV writer, exports/csvfile.py, that neutralises formulas: this file goes to third parties)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+
+from provisioning.fleet.exports.csvfile import write_csv
 
 FIELDS = (  # every field of the standard, in its order (v1.0.2)
     "id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse",
@@ -45,8 +46,5 @@ def places_csv(places, source: str) -> tuple[str, list[str]]:
             rows.append(place_row(place, source))
         except IncompletePlace as problem:
             skipped.append(str(problem))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, restval="", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue(), skipped
+    table = ([row.get(name, "") for name in FIELDS] for row in rows)
+    return write_csv(FIELDS, table, delimiter=",", bom=False), skipped

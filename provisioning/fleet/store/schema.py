@@ -65,6 +65,9 @@ enrolment_codes = Table(
     Column("expires_at", Float, nullable=False),
     Column("used_at", Float),
     Column("used_by_device_id", Integer, ForeignKey("devices.id")),
+    # A reinstall code (staff decision): it may enrol only this asset tag, even if the machine is healthy
+    # or belongs to another commune. NULL: a code for new machines (see enrolment.py for known tags).
+    Column("asset_tag", String(32)),
 )
 
 inventory_reports = Table(

@@ -34,9 +34,26 @@ users = sa.Table(
 login_failures = sa.Table(
     "dash_login_failures", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("subject", sa.String(128), nullable=False),  # "user:<name>" or "ip:<address>"
+    # "ip:<address>", "pair:<name>|<address>" (account and address) or "user:<name>" (every address)
+    sa.Column("subject", sa.String(128), nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Index("ix_dash_login_failures_subject_at", "subject", "at"),
+)
+
+# Server-side staff sessions: the signed cookie carries a random session id, the server keeps only its
+# SHA-256 digest. A session is valid while its row exists, is not ended, is younger than the absolute
+# lifetime (8 h) and was used within the idle timeout (30 min): logout, a password change or disabling
+# the account end it on the server, so a copied cookie opens nothing. Ended rows are kept 30 days: they
+# tell which addresses an account logged in from (the login throttle spares those), then are pruned.
+sessions = sa.Table(
+    "dash_sessions", metadata,
+    sa.Column("id_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("dash_users.id"), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),  # client address at login (behind trusted proxies)
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_seen_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float),
+    sa.Index("ix_dash_sessions_user", "user_id", "created_at"),
 )
 
 commune_places = sa.Table(
