@@ -39,11 +39,30 @@ def test_enrolment_code_then_revoke_and_rotate(fleet_env, capsys):
         assert connection.exec_driver_sql("SELECT expected_interval_s FROM communes").scalar_one() == 86400
 
 
+def test_a_reinstall_code_re_enrols_a_machine_that_is_checking_in(fleet_env, capsys):
+    assert main(["enrolment-code", "65059", "--name", "Bagnères-de-Luchon"]) == 0
+    first = enrol(fleet_env, capsys.readouterr().out.strip(), "AB-0043", "65059", time.time())
+    from provisioning.fleet.ingest import ingest
+    from telemetry_helpers import health_record
+    ingest(fleet_env, authenticate(fleet_env, first["token"]), [health_record(1)], time.time())
+    assert main(["enrolment-code", "65059"]) == 0
+    with pytest.raises(ApiError) as refused:                    # an ordinary code: the machine is healthy
+        enrol(fleet_env, capsys.readouterr().out.strip(), "AB-0043", "65059", time.time())
+    assert refused.value.status == 409
+    assert main(["enrolment-code", "65059", "--asset-tag", "AB-0043"]) == 0
+    out, err = capsys.readouterr()
+    assert "pour réinstaller la borne AB-0043" in err
+    again = enrol(fleet_env, out.strip(), "AB-0043", "65059", time.time())
+    assert again["device_id"] == first["device_id"] and again["seq_base"] == 1
+
+
 @pytest.mark.parametrize("argv, words", [
     (["enrolment-code", "3104"], "code INSEE « 3104 » invalide"),
     (["enrolment-code", "31042"], "commune 31042 inconnue"),
     (["tokens", "revoke", "AB-9999"], "aucune borne"),
     (["tokens", "rotate", "not a tag"], "numéro d'inventaire"),
+    (["enrolment-code", "65059", "--name", "Luchon", "--asset-tag", "AB-0404"], "aucune borne inscrite"),
+    (["enrolment-code", "65059", "--name", "Luchon", "--asset-tag", "ab 1"], "étiquette « ab 1 » invalide"),
     (["enrolment-code"], "Missing argument"),
 ])
 def test_bad_input_exits_2_with_one_sentence(fleet_env, capsys, argv, words):

@@ -4,10 +4,11 @@ A login opens a new server-side session (accounts/sessions.py); logging out ends
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from provisioning.fleet.accounts import sessions, store, throttle
@@ -16,6 +17,20 @@ from provisioning.fleet.accounts.forms import ConfirmForm, LoginForm
 from provisioning.fleet.store.engine import write_transaction
 
 blueprint = Blueprint("accounts", __name__, template_folder="../dashboard/templates")
+log = logging.getLogger(__name__)
+_warned_about_proxy = False
+
+
+def _client_address() -> str:
+    """The real client (ProxyFix has applied FLEET_TRUSTED_PROXIES). Says once in the log when requests
+    carry X-Forwarded-For while no proxy is trusted: behind nginx every client would share its address."""
+    global _warned_about_proxy
+    if (not _warned_about_proxy and "X-Forwarded-For" in request.headers
+            and not current_app.config["FLEET_SETTINGS"].trusted_proxies):
+        _warned_about_proxy = True
+        log.warning("login requests carry X-Forwarded-For but FLEET_TRUSTED_PROXIES is 0: the header is "
+                    "ignored; behind a reverse proxy set it to the number of proxies (nginx: 1)")
+    return request.remote_addr or "?"
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,7 +45,7 @@ def login():
     status, message = 200, None
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
-        address = request.remote_addr or "?"
+        address = _client_address()
         now = time.time()
         with engine().connect() as conn:
             verdict = throttle.verdict(conn, username, address, now)
