@@ -47,7 +47,7 @@ def test_a_cookie_copied_before_logout_no_longer_opens_the_dashboard(fresh):
 
 def test_a_password_change_ends_every_session_of_the_account(fresh):
     from provisioning.fleet.accounts import store
-    from provisioning.fleet.db import write_transaction
+    from provisioning.fleet.store.engine import write_transaction
     office, laptop, other_account = fresh.client("staff"), fresh.client("staff"), fresh.client("admin")
     thief = _copy_of(fresh, office)
     assert all(_opens_dashboard(c) for c in (office, laptop, thief, other_account))
@@ -60,7 +60,7 @@ def test_a_password_change_ends_every_session_of_the_account(fresh):
 
 def test_disabling_an_account_ends_its_sessions(fresh):
     from provisioning.fleet.accounts import store
-    from provisioning.fleet.db import write_transaction
+    from provisioning.fleet.store.engine import write_transaction
     client = fresh.client("commune")
     with write_transaction(_engine(fresh)) as conn:
         store.disable_user(conn, "commune")
@@ -69,7 +69,7 @@ def test_disabling_an_account_ends_its_sessions(fresh):
 
 def _age_session(fleet, client, **seconds_ago):
     from provisioning.fleet.accounts.sessions import digest
-    from provisioning.fleet.dashboard.tables import sessions
+    from provisioning.fleet.store.staff_schema import sessions
     now = time.time()
     with _engine(fleet).begin() as conn:
         conn.execute(sessions.update().where(sessions.c.id_sha256 == digest(_sid(client))).values(
@@ -91,7 +91,7 @@ def test_a_session_ends_after_30_minutes_without_activity(fresh):
     _age_session(fresh, client, created_at=3600, last_seen_at=29 * 60)
     assert _opens_dashboard(client)          # this request counts as activity...
     from provisioning.fleet.accounts.sessions import digest
-    from provisioning.fleet.dashboard.tables import sessions
+    from provisioning.fleet.store.staff_schema import sessions
     with _engine(fresh).connect() as conn:
         seen = conn.execute(sa.select(sessions.c.last_seen_at).where(
             sessions.c.id_sha256 == digest(_sid(client)))).scalar_one()
@@ -103,7 +103,7 @@ def test_a_session_ends_after_30_minutes_without_activity(fresh):
 
 def test_each_login_gets_a_new_session_id_stored_only_as_a_digest(fresh):
     from provisioning.fleet.accounts.sessions import digest
-    from provisioning.fleet.dashboard.tables import sessions
+    from provisioning.fleet.store.staff_schema import sessions
     client = fresh.client("staff")
     first = _sid(client)
     thief = _copy_of(fresh, client)
