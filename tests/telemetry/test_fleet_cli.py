@@ -42,7 +42,7 @@ def test_enrolment_code_then_revoke_and_rotate(fleet_env, capsys):
 def test_a_reinstall_code_re_enrols_a_machine_that_is_checking_in(fleet_env, capsys):
     assert main(["enrolment-code", "65059", "--name", "Bagnères-de-Luchon"]) == 0
     first = enrol(fleet_env, capsys.readouterr().out.strip(), "AB-0043", "65059", time.time())
-    from provisioning.fleet.ingest import ingest
+    from provisioning.fleet.store.ingest import ingest
     from telemetry_helpers import health_record
     ingest(fleet_env, authenticate(fleet_env, first["token"]), [health_record(1)], time.time())
     assert main(["enrolment-code", "65059"]) == 0
