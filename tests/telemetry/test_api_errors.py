@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import time
@@ -54,6 +55,7 @@ def _gz(doc) -> bytes:
 
 
 NOW = time.time()
+SEQS = itertools.count(2)
 GOOD_RECORD = health_record(1, NOW)
 GOOD = {"protocol": 1, "sent_at": NOW, "records": [GOOD_RECORD]}
 JSON_GZ = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
@@ -121,7 +123,7 @@ def test_bad_checkin_is_refused_clearly_and_nothing_is_stored(live, case, body, 
         assert answer["errors"] and all(error.startswith("/") for error in answer["errors"]), answer
     assert stored_counts(live["engine"]) == before
     # ... and the server keeps serving a good check-in.
-    seq = int(time.time() * 1000)
+    seq = next(SEQS)  # increasing, close together: a seq may not leap 2^31 past the last one
     status, answer = checkin(live["url"], live["token"], [health_record(seq)])
     assert status == 200 and answer["acked"] == [seq]
 

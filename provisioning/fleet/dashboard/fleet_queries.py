@@ -10,6 +10,7 @@ from provisioning.fleet.dashboard.status import FLAGS, STATUSES, flag_conditions
 from provisioning.fleet.store.staff_schema import commune_moves, commune_places
 from provisioning.fleet.store.staff_schema import machine_assets as assets
 from provisioning.fleet.store.schema import communes, devices, health_daily, inventory_reports, usage_daily
+from provisioning.fleet.dashboard.usage_queries import unindexed
 
 PAGE_SIZE = 50
 
@@ -47,8 +48,12 @@ def _filtered(statement, filters: OverviewFilters, now: float, current_version: 
     return statement
 
 
-def _from():
-    return devices.join(communes, communes.c.insee == devices.c.commune_insee).outerjoin(
+def _from(conn: sa.Connection | None = None):
+    """Machines with their commune and asset rows. With ``conn`` (whole-fleet counts), SQLite reads the
+    machines in table order and looks their commune up, instead of walking communes then the machines'
+    commune index (one random row read per machine: seconds at 100,000 machines)."""
+    commune_of = devices.c.commune_insee if conn is None else unindexed(conn, devices.c.commune_insee)
+    return devices.join(communes, communes.c.insee == commune_of).outerjoin(
         assets, assets.c.asset_tag == devices.c.asset_tag)
 
 
@@ -75,7 +80,7 @@ def overview(conn: sa.Connection, filters: OverviewFilters, now: float, current_
           for name in STATUSES),
         *(sa.func.coalesce(sa.func.sum(sa.case((conditions[name], 1), else_=0)), 0).label(f"flag_{name}")
           for name in FLAGS),
-    ).select_from(_from())
+    ).select_from(_from(conn))
     counting = _filtered(_scoped(counting, allowed_commune), filters, now, current_version, with_status=False)
     totals = conn.execute(counting).one()._mapping
     status_counts = {name: int(totals[name]) for name in STATUSES}

@@ -54,12 +54,22 @@ def sessions_by_period(conn, start, end, commune, granularity) -> FigureTable:
                        [[period, *counts] for period, counts in sorted(totals.items())], frozenset({1, 2}))
 
 
+def unindexed(conn, column):
+    """``+column`` on SQLite: keeps the planner from walking an index in the GROUP BY or join order and
+    looking every row up from it (seconds at 100,000 machines and 3,000 communes); a range scan of the
+    primary key and a small sort are several times cheaper. The column itself on other databases."""
+    if conn.dialect.name != "sqlite":
+        return column
+    return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+
+
 def by_commune(conn, start, end, commune) -> FigureTable:
     table = usage_commune_daily
     sessions = sa.func.sum(sa.case((table.c.metric == "sessions", table.c.count), else_=0))
     printed = sa.func.sum(sa.case((table.c.metric == "pages_printed", table.c.count), else_=0))
-    statement = sa.select(table.c.commune_insee, sessions, printed).where(
-        table.c.metric.in_(("sessions", "pages_printed"))).group_by(table.c.commune_insee)
+    insee = unindexed(conn, table.c.commune_insee)
+    statement = sa.select(insee, sessions, printed).where(
+        table.c.metric.in_(("sessions", "pages_printed"))).group_by(insee)
     totals = conn.execute(_where(statement, table, start, end, commune)).all()
     names = dict(conn.execute(sa.select(communes.c.insee, communes.c.name).where(
         communes.c.insee.in_([row[0] for row in totals]))).all()) if totals else {}

@@ -24,6 +24,7 @@ communes = Table(
     Column("name", String(200), nullable=False),
     Column("expected_interval_s", Integer, nullable=False, server_default="3600"),
     Column("created_at", Float, nullable=False),
+    Index("ix_communes_name", "name", "insee"),  # the overview's order (migration 0006)
 )
 
 devices = Table(
@@ -43,6 +44,7 @@ devices = Table(
     Column("memory_used_percent", Float),
     Column("temperature_max_c", Float),
     Column("uptime_s", Float),
+    Index("ix_devices_commune_asset_tag", "commune_insee", "asset_tag"),  # the overview's order (0006)
 )
 
 device_tokens = Table(
