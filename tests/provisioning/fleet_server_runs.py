@@ -71,8 +71,9 @@ def chroot_connection(root: Path) -> dict:
 
 
 def booted_connection(leader: int) -> dict:
-    """A booted container, entered through its namespaces: the playbook runs live, as over SSH."""
-    return {"ansible_connection": "community.docker.nsenter", "ansible_nsenter_pid": leader, "ansible_become": False}
+    """A booted container, entered through its namespaces: the playbook runs live, as over SSH (as
+    root already; `become` stays the playbook's, so that tasks may become the postgres user)."""
+    return {"ansible_connection": "community.docker.nsenter", "ansible_nsenter_pid": leader}
 
 
 def write_inventory(directory: Path, connection: dict, variables: dict) -> Path:
