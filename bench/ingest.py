@@ -15,6 +15,13 @@ Prints ONE JSON line: checkins_per_s, records_per_s, p50_ms, p99_ms, ceiling_per
 (check-ins per second x the default 300 s interval), agent_cpu_ms_per_cycle, agent_rss_mb.
 
     .venv/bin/python bench/ingest.py [--seconds 4] [--rounds 2] [--clients N] [--kiosks 1500]
+
+With --via-nginx: check-ins/s straight to gunicorn and through nginx configured from the fleet_server
+role's template (bench/nginx_front.py), alternating phases, medians; ONE JSON line: direct_checkins_per_s,
+via_nginx_checkins_per_s and ratio (target >= 0.8) on kept TLS connections, the same with a new TLS
+connection per check-in, the server's CPU per check-in (gunicorn + nginx) on each path, the samples.
+
+    .venv/bin/python bench/ingest.py --via-nginx [--nginx /usr/sbin/nginx] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import resource
 import secrets
 import signal
 import socket
+import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,8 +74,20 @@ def checkin_body(first_seq: int, at: float) -> bytes:
 ROUNDS_PER_PHASE = 6  # pre-built check-ins per kiosk and phase (each kiosk's sequence numbers advance)
 
 
-def client(port: int, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
-    """One load-generator process: builds its bodies first, then a closed loop of requests."""
+def open_connection(target: tuple) -> http.client.HTTPConnection:
+    """("http", port, None, _): gunicorn itself; ("https", port, cafile, keep_alive): nginx in front of it."""
+    kind, port, cafile, _ = target
+    if kind == "http":
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = False  # the certificate names the bench's server name, not 127.0.0.1
+    return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+
+
+def client(target: tuple, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
+    """One load-generator process: builds its bodies first, then a closed loop of requests. gunicorn's
+    sync workers close every connection; through nginx, the connection is kept or (keep_alive false)
+    a new TCP and TLS connection is made for each request, as a kiosk checking in every few minutes does."""
     # Like real agents, each kiosk's successive check-ins carry later samples (one interval apart),
     # all in the past: a day ago for the first round.
     start = time.time() - 86400
@@ -76,7 +97,7 @@ def client(port: int, tokens: list[str], mode: str, seconds: float, first_round:
             at = start + round_index * DEFAULT_INTERVAL_S
             for token in tokens:
                 bodies.append((token, checkin_body(round_index * RECORDS_PER_CHECKIN + 1, at)))
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = open_connection(target)
     latencies = []
     errors = 0
     barrier.wait()
@@ -97,7 +118,7 @@ def client(port: int, tokens: list[str], mode: str, seconds: float, first_round:
             response.read()
             if response.status != 200:
                 errors += 1
-            if response.will_close:
+            if response.will_close or not target[3]:
                 connection.close()
         except (OSError, http.client.HTTPException):
             errors += 1
@@ -108,11 +129,13 @@ def client(port: int, tokens: list[str], mode: str, seconds: float, first_round:
     results.put((latencies, errors, time.perf_counter() - started))
 
 
-def run_phase(port: int, token_groups: list[list[str]], mode: str, seconds: float, first_round: int) -> dict:
+def run_phase(target, token_groups: list[list[str]], mode: str, seconds: float, first_round: int) -> dict:
+    if isinstance(target, int):
+        target = ("http", target, None, True)
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     barrier = context.Barrier(len(token_groups))
-    processes = [context.Process(target=client, args=(port, tokens, mode, seconds, first_round, barrier, results))
+    processes = [context.Process(target=client, args=(target, tokens, mode, seconds, first_round, barrier, results))
                  for tokens in token_groups]
     for process in processes:
         process.start()
@@ -178,10 +201,74 @@ def agent_probe(fleet_url: str, state_dir: str, code: str, cycles: int) -> None:
     print(json.dumps({"cpu_ms_per_cycle": used * 1000 / cycles, "rss_mb": rss_kb / 1024}))
 
 
+def compare_via_nginx(args, port: int, groups: list[list[str]], nginx_binary: str, workdir: Path, master_pid: int) -> int:
+    """Check-ins/s straight to gunicorn and through nginx (TLS), in alternating phases of the same run
+    (the order rotates every round); medians of the phases. Through nginx twice: on kept connections
+    (what nginx's proxying costs) and with a new TLS connection per check-in (what kiosks do; the load
+    generator's own handshakes then share the cores with the server). The server's CPU per check-in
+    (gunicorn's workers plus nginx's) is measured too: it does not depend on other jobs' load."""
+    import nginx_front
+    from provisioning.fleet.settings import Settings
+
+    try:
+        front = nginx_front.start_nginx(nginx_binary, port, workdir / "nginx", Settings().max_body_bytes)
+    except nginx_front.NginxUnavailable as error:
+        raise SystemExit(str(error)) from None
+    paths = {"direct": ("http", port, None, True), "nginx": ("https", front.port, str(front.certificate), True),
+             "nginx_new_tls": ("https", front.port, str(front.certificate), False)}
+    samples: dict[str, list[dict]] = {name: [] for name in paths}
+    try:
+        for target in paths.values():                                  # warm-up, every path
+            run_phase(target, groups, "ping", 1.0, 0)
+        phase_index = 0
+        names = list(paths)
+        for round_index in range(args.rounds):
+            for name in names[round_index % 3:] + names[:round_index % 3]:
+                before = worker_cpu_s(master_pid) + worker_cpu_s(front.process.pid)
+                phase = run_phase(paths[name], groups, "checkin", args.seconds, phase_index * ROUNDS_PER_PHASE)
+                phase["server_cpu_s"] = worker_cpu_s(master_pid) + worker_cpu_s(front.process.pid) - before
+                phase_index += 1
+                phase["rate"] = (phase["count"] - phase["errors"]) / phase["seconds"]
+                samples[name].append(phase)
+    finally:
+        front.stop()
+
+    def median_rate(name: str) -> float:
+        return statistics.median(phase["rate"] for phase in samples[name])
+
+    def cpu_ms(name: str) -> float:
+        return round(1000 * sum(p["server_cpu_s"] for p in samples[name]) / max(1, sum(p["count"] for p in samples[name])), 3)
+
+    direct = median_rate("direct")
+    print(json.dumps({
+        "direct_checkins_per_s": round(direct, 1),
+        "via_nginx_checkins_per_s": round(median_rate("nginx"), 1),
+        "ratio": round(median_rate("nginx") / direct, 3),
+        "via_nginx_new_tls_checkins_per_s": round(median_rate("nginx_new_tls"), 1),
+        "ratio_new_tls": round(median_rate("nginx_new_tls") / direct, 3),
+        "target_ratio": 0.8,
+        "server_cpu_ms_per_checkin": {name: cpu_ms(name) for name in paths},
+        "samples": {name: [round(phase["rate"], 1) for phase in samples[name]] for name in paths},
+        "p50_ms": {name: round(percentile([v for p in samples[name] for v in p["latencies"]], 0.5) * 1000, 2)
+                   for name in paths},
+        "errors": sum(p["errors"] for phases in samples.values() for p in phases),
+        "nginx": front.version, "tls": "TLSv1.3, ECDSA P-256 certificate",
+        "nginx_site": "playbooks/roles/fleet_server (defaults; per-address rate raised: all clients are 127.0.0.1)",
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "records_per_checkin": RECORDS_PER_CHECKIN, "workers": args.workers, "clients": args.clients,
+        "kiosks": args.kiosks, "database": "sqlite", "rounds": args.rounds, "seconds_per_phase": args.seconds,
+    }))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured phase")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating ping/check-in rounds")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating rounds (ping/check-in: 2; direct/through nginx: 3)")
+    parser.add_argument("--via-nginx", action="store_true",
+                        help="check-ins through nginx (the fleet_server role's site, TLS) against direct, alternating")
+    parser.add_argument("--nginx", help="nginx binary for --via-nginx (default: see bench/nginx_front.py)")
     parser.add_argument("--clients", type=int, default=None, help="load-generator processes (default: one per worker)")
     parser.add_argument("--kiosks", type=int, default=1500, help="simulated kiosks (enrolled devices)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -190,6 +277,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.clients is None:
         args.clients = args.workers
+    if args.rounds is None:
+        args.rounds = 3 if args.via_nginx else 2
     if args.agent_probe:
         agent_probe(*args.agent_probe, cycles=args.agent_cycles)
         return 0
@@ -208,6 +297,12 @@ def main() -> int:
     probe_code = create_enrolment_code(engine, "65059", now, 30)
     engine.dispose()
 
+    if args.via_nginx:
+        import nginx_front
+        try:
+            nginx_binary = nginx_front.find_nginx(args.nginx)
+        except nginx_front.NginxUnavailable as error:
+            raise SystemExit(str(error)) from None
     port = free_port()
     env = dict(os.environ, FLEET_DATABASE_URL=url, FLEET_SECRET_KEY=secrets.token_urlsafe(32))
     server = subprocess.Popen(
@@ -225,6 +320,8 @@ def main() -> int:
                     raise SystemExit("gunicorn did not start (see " + str(workdir / "gunicorn.log") + ")")
                 time.sleep(0.05)
         groups = [tokens[index::args.clients] for index in range(args.clients)]
+        if args.via_nginx:
+            return compare_via_nginx(args, port, groups, nginx_binary, workdir, server.pid)
         run_phase(port, groups, "ping", 1.0, 0)                       # warm-up
         pings, checkins = [], []
         for round_index in range(args.rounds):

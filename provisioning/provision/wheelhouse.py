@@ -36,8 +36,10 @@ class Wheelhouse:
     project_wheel: Path
 
 
-def build_wheelhouse(project_root: Path, destination: Path, log_file: Path) -> Wheelhouse:
-    """Build into ``destination`` (emptied first); pip's output goes to ``log_file``."""
+def build_wheelhouse(project_root: Path, destination: Path, log_file: Path,
+                     extras: tuple[str, ...] = KIOSK_EXTRAS) -> Wheelhouse:
+    """Build into ``destination`` (emptied first); pip's output goes to ``log_file``. ``extras``:
+    the kiosk's by default; the fleet server's playbook takes ``("fleet",)``."""
     if destination.exists():
         shutil.rmtree(destination)
     destination.mkdir(parents=True)
@@ -52,7 +54,7 @@ def build_wheelhouse(project_root: Path, destination: Path, log_file: Path) -> W
                 shutil.copy2(origin, source / item)
         env = dict(os.environ, SOURCE_DATE_EPOCH=REPRODUCIBLE_EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
         command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(destination),
-                   f"{source}[{','.join(KIOSK_EXTRAS)}]"]
+                   f"{source}[{','.join(extras)}]"]
         with open(log_file, "a", encoding="utf-8") as log:
             log.write("$ " + " ".join(command) + "\n")
             log.flush()
@@ -75,3 +77,32 @@ def existing_wheelhouse(directory: Path) -> Wheelhouse:
         raise WheelhouseError(f"{directory} : il faut un dossier wheelhouse/ d'une installation précédente, "
                               f"avec un seul paquet {PROJECT_NAME}-….whl (trouvé : {len(wheels)}).")
     return Wheelhouse(directory=directory, version=wheels[0].name.split("-")[1], project_wheel=wheels[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build a wheelhouse and its archive for the fleet server's playbook (or a kiosk's) and print the
+    two inventory variables that name them:
+    python -m provisioning.provision.wheelhouse --extras fleet DOSSIER"""
+    import argparse
+
+    from provisioning.provision.bundle import pack
+
+    parser = argparse.ArgumentParser(prog="python -m provisioning.provision.wheelhouse", description=main.__doc__)
+    parser.add_argument("--extras", default=",".join(KIOSK_EXTRAS), help="extras du paquet (fleet pour le serveur)")
+    parser.add_argument("folder", type=Path, help="dossier où écrire wheelhouse/ et wheelhouse.tar")
+    args = parser.parse_args(argv)
+    args.folder.mkdir(parents=True, exist_ok=True)
+    try:
+        built = build_wheelhouse(Path(__file__).resolve().parents[2], args.folder / "wheelhouse",
+                                 args.folder / "wheelhouse.log", extras=tuple(args.extras.split(",")))
+    except WheelhouseError as error:
+        print(f"Erreur : {error}", file=sys.stderr)
+        return 2
+    archive = pack([built.directory], args.folder / "wheelhouse.tar", "*.whl")
+    prefix = "fleet_server" if args.extras == "fleet" else "kiosk"
+    print(f"{prefix}__version: \"{built.version}\"\n{prefix}__wheelhouse_archive: {archive.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

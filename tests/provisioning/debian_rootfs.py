@@ -1,5 +1,8 @@
 """A Debian 12 root filesystem for the playbook tests, built once and cached outside the repository.
 
+Two flavours: the kiosk's (``base_rootfs()``, site.yml's roles) and the fleet server's
+(``server_rootfs()``, the fleet_server role's packages), each cached under its own name.
+
 The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), keyed by a hash of
 the package list: the roles' own package lists plus what a standard Debian 12 installation has.
 Downloaded packages are kept too, so a rebuild after a change of the list takes a minute or two.
@@ -50,6 +53,13 @@ def package_list() -> list[str]:
     return sorted(set(STANDARD_PACKAGES + role_packages() + TEST_PACKAGES))
 
 
+def server_package_list() -> list[str]:
+    """What the fleet server's playbook installs (both database flavours), on a standard system."""
+    defaults = yaml.safe_load((ROLES / "fleet_server" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    return sorted(set(STANDARD_PACKAGES + defaults["fleet_server__packages"]
+                      + defaults["fleet_server__postgresql_packages"]))
+
+
 def cache_key(packages: list[str]) -> str:
     text = "\n".join([BUILDER_VERSION, SUITE, MIRROR, *packages])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -57,8 +67,16 @@ def cache_key(packages: list[str]) -> str:
 
 def base_rootfs() -> Path:
     """The cached base for the current package list, built if missing (takes a few minutes once)."""
-    packages = package_list()
-    target = CACHE / f"rootfs-{SUITE}-{cache_key(packages)}"
+    return cached_rootfs("rootfs", package_list())
+
+
+def server_rootfs() -> Path:
+    """The cached base for the fleet server's playbook (nginx, PostgreSQL…), built if missing."""
+    return cached_rootfs("server-rootfs", server_package_list())
+
+
+def cached_rootfs(flavour: str, packages: list[str]) -> Path:
+    target = CACHE / f"{flavour}-{SUITE}-{cache_key(packages)}"
     if (target / ".complete").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -81,7 +99,7 @@ def base_rootfs() -> Path:
     # Fresh package lists, as on a machine installed today: the roles' apt tasks then use them as is.
     (building / ".complete").write_text("\n".join(packages) + "\n")
     building.rename(target)
-    for old in CACHE.glob(f"rootfs-{SUITE}-*"):
+    for old in CACHE.glob(f"{flavour}-{SUITE}-*"):
         if old != target and not old.name.endswith(".building"):
             shutil.rmtree(old, ignore_errors=True)
     return target
@@ -112,4 +130,5 @@ def _run(command: list[str], env: dict | None = None) -> None:
 
 
 if __name__ == "__main__":
-    print(base_rootfs())
+    import sys
+    print(server_rootfs() if sys.argv[1:] == ["--server"] else base_rootfs())

@@ -1,4 +1,4 @@
-"""The playbooks pass ansible-lint (offline) and Ansible's syntax check; every role variable is
+"""The playbooks (site.yml for kiosks, fleet-server.yml) pass ansible-lint (offline) and Ansible's syntax check; every role variable is
 prefixed with its role, defaulted, and documented in the role's README."""
 
 from __future__ import annotations
@@ -22,22 +22,26 @@ def _env() -> dict:
 
 
 def test_ansible_lint_offline_reports_nothing():
-    result = subprocess.run([str(BIN / "ansible-lint"), "--offline", "--nocolor", "site.yml", "roles"],
+    result = subprocess.run([str(BIN / "ansible-lint"), "--offline", "--nocolor", "site.yml", "fleet-server.yml", "roles"],
                             cwd=PLAYBOOKS, capture_output=True, text=True, env=_env(), timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 failure(s), 0 warning(s)" in result.stdout + result.stderr
 
 
-def test_site_passes_the_syntax_check():
-    result = subprocess.run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", "site.yml"],
+@pytest.mark.parametrize("playbook", ["site.yml", "fleet-server.yml"])
+def test_playbook_passes_the_syntax_check(playbook):
+    result = subprocess.run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", playbook],
                             cwd=PLAYBOOKS, capture_output=True, text=True, env=_env(), timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_site_applies_every_role():
-    plays = yaml.safe_load((PLAYBOOKS / "site.yml").read_text(encoding="utf-8"))
-    applied = [entry["role"] for entry in plays[0]["roles"]]
-    assert sorted(applied) == ROLES == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing"])
+def test_the_playbooks_apply_every_role():
+    kiosk = [entry["role"] for entry in yaml.safe_load((PLAYBOOKS / "site.yml").read_text(encoding="utf-8"))[0]["roles"]]
+    server = [entry["role"] for entry in
+              yaml.safe_load((PLAYBOOKS / "fleet-server.yml").read_text(encoding="utf-8"))[0]["roles"]]
+    assert sorted(kiosk) == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing"])
+    assert server == ["fleet_server"]
+    assert sorted(kiosk + server) == ROLES
 
 
 @pytest.mark.parametrize("role", ROLES)
