@@ -26,6 +26,13 @@ OUTSIDE = """selector => [...document.querySelectorAll(selector)].filter(element
         || box.bottom > window.innerHeight || box.right > window.innerWidth;
 }).map(element => element.getAttribute('data-tuile') || element.textContent.trim())"""
 HORIZONTAL_SCROLL = "document.documentElement.scrollWidth > window.innerWidth"
+# Tiles whose content overflows them, or that overlap another tile (a long word in a narrow column).
+CRAMPED = """selector => { const tiles = [...document.querySelectorAll(selector)];
+    const boxes = tiles.map(tile => tile.getBoundingClientRect());
+    return tiles.filter((tile, index) => tile.scrollWidth > tile.clientWidth + 1 || tile.scrollHeight > tile.clientHeight + 1
+        || boxes.some((other, j) => j !== index && boxes[index].left < other.right - 1 && other.left < boxes[index].right - 1
+                                  && boxes[index].top < other.bottom - 1 && other.top < boxes[index].bottom - 1))
+        .map(tile => tile.getAttribute('data-tuile')); }"""
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +97,7 @@ def test_first_screen_shows_every_featured_tile(browser, window_shell, artifacts
     try:
         assert page.locator("[data-featured-tile]").count() >= (6 if text == "100%" else 4)
         assert page.evaluate(OUTSIDE, "[data-featured-tile]") == []
+        assert page.evaluate(CRAMPED, "[data-featured-tile]") == []
         assert page.evaluate(OUTSIDE, "[data-all-services]") == []
         assert page.evaluate(OUTSIDE, "[data-poste-public]") == []
         assert not page.evaluate(HORIZONTAL_SCROLL)
@@ -118,6 +126,7 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
         while True:
             pages += 1
             assert page.evaluate(OUTSIDE, ".tuile, .bouton-page") == [], page.url
+            assert page.evaluate(CRAMPED, ".tuile") == [], page.url
             assert not page.evaluate(HORIZONTAL_SCROLL), page.url
             seen += page.locator(".tuile").evaluate_all("tiles => tiles.map(tile => tile.dataset.tuile)")
             if pages == 2:
