@@ -51,7 +51,9 @@ def free_port() -> int:
 def start_shell(port: int, probe_port: int) -> subprocess.Popen:
     # The connectivity probe aims at a loopback socket that accepts: the page renders "online"
     # (every tile active) without this benchmark reaching beyond the machine.
-    environ = {**os.environ, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": str(probe_port)}
+    # in_kiosk_window: the pages as the kiosk window shows them (its toolbar has Accueil and the text sizes).
+    environ = {**os.environ, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": str(probe_port),
+               "KIOSK_SHELL_IN_KIOSK_WINDOW": "true"}
     process = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "serve", str(REPO / "config" / "demo"), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=environ)

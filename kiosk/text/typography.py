@@ -64,8 +64,13 @@ _TOKEN = re.compile(
 _READ_ATTRIBUTES = re.compile(r"""(\s(?:alt|title|aria-label|placeholder)\s*=\s*)("([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
+_MAY_NEED_WORK = re.compile(r"[';:!?«»&\d]")
+
+
 def _typeset_escaped(fragment: str, *, quote: bool) -> str:
     """Typeset HTML-escaped text: decode the entities, set the text, escape it again."""
+    if not _MAY_NEED_WORK.search(fragment):  # most text nodes: nothing any rule could change
+        return fragment
     plain = html.unescape(fragment)
     done = typeset(plain)
     if done == plain:
@@ -74,6 +79,9 @@ def _typeset_escaped(fragment: str, *, quote: bool) -> str:
 
 
 def _typeset_attributes(rest: str) -> str:
+    if "=" not in rest:
+        return rest
+
     def one(match: re.Match) -> str:
         value = match.group(3) if match.group(3) is not None else match.group(4)
         return f'{match.group(1)}"{_typeset_escaped(value, quote=True)}"'
