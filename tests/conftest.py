@@ -100,7 +100,7 @@ def local_site():
 
 
 DEFAULT_HELP = {
-    "mediator": {"name": "Claire, médiatrice numérique", "phone": "05 36 49 12 34", "hours": "du lundi au vendredi"},
+    "mediator": {"name": "Claire, médiatrice numérique", "phone": "05 36 49 12 34", "hours": {"mo": ["09:00-12:00"], "th": ["14:00-17:00"]}},
     "bus_visits": [],
     "france_services": {"name": "France services de test", "address": "1 place de la Mairie, 31110 Testville",
                         "phone": "05 36 49 56 78", "hours": "le mardi matin"},

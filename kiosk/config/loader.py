@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from kiosk.config.messages import french_message
-from kiosk.config.models import TILE_TAGS, Catalog, Category, Fleet, Help, Idle, LocalTile, OpeningHours, Printer, Commune, Site
+from kiosk.config.models import MAX_FEATURED, TILE_TAGS, Catalog, Category, Fleet, Help, Idle, LocalTile, OpeningHours, Printer, Commune, Site
 from kiosk.problems import ConfigError, ConfigProblem
 from kiosk.yamlfile import YamlDocument, read_yaml
 from kiosk.hosts import host_allowed, url_host
@@ -47,6 +47,13 @@ class KioskConfig:
     idle: Idle
     printer: Printer | None
     fleet: Fleet | None
+    featured: tuple[str, ...] = ()  # ids of the tiles "à la une", in display order
+
+    def featured_tiles(self) -> list[Tile]:
+        """The tiles "à la une": the configured ones, or the first MAX_FEATURED tiles."""
+        if not self.featured:
+            return list(self.tiles[:MAX_FEATURED])
+        return [tile for tile_id in self.featured if (tile := self.tile(tile_id)) is not None]
 
     @property
     def allowed_hosts(self) -> tuple[str, ...]:
@@ -82,12 +89,13 @@ def load_config(directory: str | Path) -> KioskConfig:
 
     _check_catalog(catalog, catalog_doc, problems)
     tiles = _resolve_tiles(site, site_doc, catalog, catalog_doc, problems)
+    _check_featured(site, site_doc, {tile.id for tile in tiles}, problems)
     if problems:
         raise ConfigError(problems)
     return KioskConfig(
         directory=directory.resolve(), catalog_version=catalog.version, commune=site.commune,
         opening_hours=site.opening_hours, help=site.help, tiles=tuple(tiles), idle=site.idle,
-        printer=site.printer, fleet=site.fleet)
+        printer=site.printer, fleet=site.fleet, featured=tuple(site.featured))
 
 
 def _validate(document: YamlDocument, model: type[BaseModel], problems: list[ConfigProblem]):
@@ -143,6 +151,19 @@ def _resolve_tiles(site: Site, site_doc: YamlDocument, catalog: Catalog, catalog
             local=isinstance(entry, LocalTile)))
     _no_duplicates(ids, ("tiles",), site_doc, problems, "tuile")
     return tiles
+
+
+def _check_featured(site: Site, doc: YamlDocument, tile_ids: set[str], problems: list[ConfigProblem]) -> None:
+    for index, tile_id in enumerate(site.featured):
+        if tile_id not in tile_ids:
+            problems.append(doc.problem(("featured", index),
+                f"tuile « {tile_id} » absente de tiles. Une tuile à la une doit aussi figurer dans tiles."))
+    seen: set[str] = set()
+    for index, tile_id in enumerate(site.featured):
+        if tile_id in seen:
+            problems.append(doc.problem(("featured", index),
+                f"tuile « {tile_id} » en double dans featured. Citez chaque tuile une fois."))
+        seen.add(tile_id)
 
 
 def _check_tile(tile, location, doc: YamlDocument, catalog: Catalog, problems: list[ConfigProblem]) -> None:

@@ -28,6 +28,8 @@ def french_message(error: dict) -> str:
     context = error.get("ctx") or {}
     if kind in ("web_url", "host_rule", "time_range", "phone", "pictogram"):
         return error["msg"]
+    if kind == "too_long":
+        return f"liste trop longue : {context.get('max_length')} éléments au plus. Gardez les plus utilisés"
     if kind == "string_too_long":
         return f"texte trop long ({context.get('max_length')} caractères au plus). Raccourcissez-le"
     if kind == "string_pattern_mismatch":

@@ -17,6 +17,7 @@ from kiosk.hosts import is_valid_rule, url_host
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+MAX_FEATURED = 8  # tiles "à la une": what fits the smallest supported screen without scrolling
 
 
 def _web_url(value: str) -> str:
@@ -133,9 +134,17 @@ class OpeningHours(Strict):
 
 
 class Contact(Strict):
-    name: Sentence = Field(description="Qui appeler (prénom et rôle, ou nom du service).")
+    name: Sentence = Field(description="Qui appeler : le prénom d'abord, puis le rôle après une virgule "
+                           "(« Claire, médiatrice numérique »). Le prénom sert dans les phrases de l'aide.")
     phone: Phone = Field(description="Numéro de téléphone.")
-    hours: Sentence | None = Field(default=None, description="Quand appeler.")
+    hours: OpeningHours | None = Field(default=None, description="Quand cette personne répond, jour par jour "
+                                       "(mo … su, plages HH:MM-HH:MM comme opening_hours) : l'aide dit si elle "
+                                       "peut répondre maintenant, sinon quand. Absent : pas d'horaires affichés.")
+
+    @property
+    def first_name(self) -> str:
+        """What comes before the first comma of the name: « Claire »."""
+        return self.name.split(",")[0].strip()
 
 
 class Place(Strict):
@@ -196,7 +205,8 @@ class Site(Strict):
     commune: Commune = Field(description="La commune qui accueille le point numérique.")
     opening_hours: OpeningHours = Field(default_factory=OpeningHours, description="Horaires d'ouverture du point numérique.")
     help: Help = Field(description="Qui aide les habitants, et où.")
-    tiles: list[TileEntry] = Field(min_length=1, description="Tuiles de l'accueil, dans l'ordre d'affichage : {service: id} ou une tuile locale complète.")
+    tiles: list[TileEntry] = Field(min_length=1, description="Tous les services du point, dans l'ordre d'affichage : {service: id} ou une tuile locale complète.")
+    featured: list[Identifier] = Field(default_factory=list, max_length=MAX_FEATURED, description=f"Tuiles « à la une » : les services les plus utilisés, montrés en entier sur le premier écran ({MAX_FEATURED} au plus), par leur id dans tiles. Vide : les {MAX_FEATURED} premières tuiles. Les autres sont derrière le bouton « Tous les services ».")
     idle: Idle = Field(default_factory=Idle, description="Délais d'inactivité.")
     printer: Printer | None = Field(default=None, description="Imprimante de la mairie (absente : pas d'impression).")
     fleet: Fleet | None = Field(default=None, description="Serveur de suivi du parc (absent : pas d'envoi).")

@@ -1,4 +1,4 @@
-"""Display choices of the resident (text size in three steps, high contrast) and what every page shows.
+"""Display choices of the resident (text size in four steps up to 200 %, high contrast) and what every page shows.
 
 The choices live in the session cookie only: the window wipes cookies when a session ends, so the
 next resident starts with the usual display.
@@ -13,10 +13,13 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, request, se
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from kiosk.shell.french_dates import date_and_time
+from kiosk.text.french import date_and_time
 from kiosk.shell.state import shell_state
 
-TEXT_SIZES = {"normal": "Normal", "grand": "Grand", "tres-grand": "Très grand"}
+TEXT_SIZES = {"normal": "Normal", "grand": "Grand", "tres-grand": "Très grand", "maximal": "Le plus grand"}
+# How much each size enlarges the text (the root font size, in %): the window maps its toolbar's
+# text buttons onto these steps on shell pages. RGAA asks for text readable at 200 %.
+TEXT_SIZE_PERCENT = {"normal": 100, "grand": 125, "tres-grand": 150, "maximal": 200}
 DEFAULT_TEXT_SIZE = "normal"
 
 blueprint = Blueprint("display", __name__)

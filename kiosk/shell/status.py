@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, jsonify
 
-from kiosk.shell.french_dates import date_and_time
+from kiosk.text.french import date_and_time
 from kiosk.shell.state import shell_state
 
 blueprint = Blueprint("status", __name__)

@@ -11,10 +11,21 @@ from werkzeug.test import TestResponse
 from kiosk.shell import ShellSettings, create_app
 
 
+# Typography the shell applies to every page (kiosk.text.typography), folded back to plain
+# characters so that tests about wording can write "Revenir à l'accueil"; the typography itself
+# is checked on the exact text by tests/shell/test_typography.py.
+PLAIN = str.maketrans({"\u2019": "'", "\u202f": " ", "\u00a0": " "})
+
+
 class PageResponse(TestResponse):
     @property
     def page(self) -> str:
-        """The body as a reader sees it (HTML entities such as &#39; decoded)."""
+        """The body's wording (HTML entities decoded, typographic spaces and apostrophes made plain)."""
+        return self.text.translate(PLAIN)
+
+    @property
+    def text(self) -> str:
+        """The body as a reader sees it, exactly (HTML entities such as &#39; decoded)."""
         return html.unescape(self.get_data(as_text=True))
 
 

@@ -1,4 +1,5 @@
-"""axe-core (axe-playwright-python) on every shell page, at 100% and 200% text, in both display modes."""
+"""axe-core (axe-playwright-python) on every shell page, at 100% and 200% text (the shell's own text
+size setting), in both display modes: no violation of serious or critical impact."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from axe_playwright_python.sync_playwright import Axe
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee", "hors-ligne?tuile=impots", "nulle-part"]
+PAGES = ["", "services", "services?page=2", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee",
+         "hors-ligne?tuile=impots", "nulle-part"]
+TEXT_SIZES = {"100%": "Normal", "200%": "Le plus grand"}  # the shell's own setting (display.py)
 BLOCKING = {"serious", "critical"}
 
 
@@ -25,15 +28,18 @@ def blocking_violations(axe: Axe, page) -> list[str]:
 @pytest.mark.parametrize("contrast", [False, True], ids=["usual", "high-contrast"])
 @pytest.mark.parametrize("text", ["100%", "200%"])
 def test_no_serious_violation_on_any_page(page, shell_url, axe, text, contrast):
+    page.goto(shell_url)
     if contrast:
-        page.goto(shell_url)
         with page.expect_navigation():
             page.get_by_role("button", name="Contraste renforcé").click()
         assert page.evaluate("document.documentElement.classList.contains('contraste')")
+    with page.expect_navigation():
+        page.get_by_role("button", name=TEXT_SIZES[text], exact=True).click()
+    root_px = 16 * int(text.rstrip("%")) / 100
+    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == root_px
     found = {}
     for path in PAGES:
         page.goto(shell_url + path)
-        page.evaluate(f"document.documentElement.style.fontSize = '{text}'")
         violations = blocking_violations(axe, page)
         if violations:
             found[path or "/"] = violations

@@ -11,7 +11,7 @@ def test_default_display_is_normal_text_without_contrast(client):
     assert 'value="normal" class="bouton-reglage taille-normal" aria-pressed="true"' in html
 
 
-@pytest.mark.parametrize("size", ["grand", "tres-grand", "normal"])
+@pytest.mark.parametrize("size", ["grand", "tres-grand", "maximal", "normal"])
 def test_text_size_is_remembered_for_the_session(client, size):
     answer = client.post("/affichage", data={"texte": size, "retour": "/aide"})
     assert answer.status_code == 303 and answer.headers["Location"] == "/aide"

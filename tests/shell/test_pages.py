@@ -13,7 +13,7 @@ from kiosk.config import load_config
 from kiosk.events import EventKind, EventLog
 from kiosk.shell import create_app
 
-PAGES = ["/", "/aide", "/non-autorise?hote=www.exemple.fr", "/session-terminee", "/hors-ligne"]
+PAGES = ["/", "/services", "/aide", "/non-autorise?hote=www.exemple.fr", "/session-terminee", "/hors-ligne"]
 
 
 class _Tiles(HTMLParser):
@@ -57,17 +57,68 @@ def test_every_page_is_french_and_calm(client, path):
     assert "Bagnères-de-Luchon" in html
 
 
-def test_home_lists_the_configured_tiles_in_order_under_their_categories(client, demo_config):
-    page = parse_home(client.get("/").page)
-    assert [tile_id for tile_id, _ in page.tiles] == [tile.id for tile in demo_config.tiles]
+def all_services_pages(client) -> list[_Tiles]:
+    """Every page of "Tous les services", followed through its "Suite" links."""
+    pages, path = [], "/services"
+    while path:
+        html = client.get(path).page
+        pages.append(parse_home(html))
+        found = re.search(r'href="([^"]+)" rel="next"', html)
+        path = found.group(1).replace("&amp;", "&") if found else None
+        assert len(pages) < 100
+    return pages
+
+
+def test_home_shows_the_featured_tiles_in_order_and_the_way_to_all_services(client, demo_config):
+    html = client.get("/").page
+    page = parse_home(html)
+    featured = [tile.id for tile in demo_config.featured_tiles()]
+    assert [tile_id for tile_id, _ in page.tiles] == featured == list(demo_config.featured)
     assert all(href == f"/ouvrir/{tile_id}" for tile_id, href in page.tiles)
+    assert re.findall(r'data-featured-tile="([^"]+)"', html) == featured
+    assert re.search(r'href="/services" data-all-services>Tous les services \(24\)<', html)
+    assert "Ordinateur public : tout est effacé à la fin de votre visite." in html
+
+
+def test_without_featured_list_the_first_eight_tiles_are_featured(make_client, make_kiosk_config, service_entry,
+                                                                  online_settings, local_site):
+    services = [service_entry(f"s{number}", local_site + str(number)) for number in range(11)]
+    config = load_config(make_kiosk_config(services))
+    assert [tile.id for tile in config.featured_tiles()] == [f"s{number}" for number in range(8)]
+    html = make_client(create_app(config, settings=online_settings)).get("/").page
+    assert re.findall(r'data-featured-tile="([^"]+)"', html) == [f"s{number}" for number in range(8)]
+
+
+@pytest.mark.parametrize("size, featured", [("normal", 8), ("maximal", 4)])
+def test_fewer_featured_tiles_at_the_largest_text(client, demo_config, size, featured):
+    client.post("/affichage", data={"texte": size})
+    html = client.get("/").page
+    assert re.findall(r'data-featured-tile="([^"]+)"', html) == [tile.id for tile in demo_config.featured_tiles()][:featured]
+
+
+@pytest.mark.parametrize("size", ["normal", "grand", "tres-grand", "maximal"])
+def test_all_services_pages_list_every_tile_once_in_order_under_their_categories(client, demo_config, size):
+    client.post("/affichage", data={"texte": size})
+    pages = all_services_pages(client)
+    tiles = [tile for page in pages for tile in page.tiles]
+    assert [tile_id for tile_id, _ in tiles] == [tile.id for tile in demo_config.tiles]
+    assert all(href == f"/ouvrir/{tile_id}" for tile_id, href in tiles)
     categories = [category.label for category, _ in demo_config.categories()]
-    assert [heading for heading in page.headings if heading in categories] == categories
+    headings = [heading for page in pages for heading in page.headings if heading in categories]
+    assert list(dict.fromkeys(headings)) == categories
+    assert len(pages) > 1
+
+
+def test_all_services_page_number_out_of_range_is_the_nearest_page(client):
+    last = len(all_services_pages(client))
+    assert "page 1 sur" in client.get("/services?page=0").page
+    assert f"page {last} sur {last}" in client.get("/services?page=9999").page
+    assert "page 1 sur" in client.get("/services?page=abc").page
 
 
 def test_home_shows_pictograms_with_their_text_alternative(client, demo_config):
     html = client.get("/").page
-    for tile in demo_config.tiles:
+    for tile in demo_config.featured_tiles():
         assert f'src="/pictogrammes/{tile.id}.svg" alt="{tile.pictogram_alt}"' in html
     answer = client.get(f"/pictogrammes/{demo_config.tiles[0].id}.svg")
     assert answer.status_code == 200 and answer.mimetype == "image/svg+xml"
@@ -76,7 +127,7 @@ def test_home_shows_pictograms_with_their_text_alternative(client, demo_config):
 
 
 def test_header_shows_date_and_time_in_french(client):
-    html = client.get("/").page
+    html = client.get("/").text
     now = dt.datetime.now()
     month = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
              "octobre", "novembre", "décembre")[now.month - 1]
@@ -243,13 +294,13 @@ def test_extra_blueprints_nav_links_and_page_scripts_appear_on_every_page(make_c
 
 
 def test_help_page_shows_everything_from_configuration(client, demo_config):
-    html = client.get("/aide").page
+    html = client.get("/aide").text
     help_ = demo_config.help
-    assert help_.mediator.name in html and help_.mediator.phone in html
+    assert help_.mediator.name.replace("'", "\u2019") in html and help_.mediator.phone.replace(" ", "\u00a0") in html
     assert help_.france_services.name in html and help_.france_services.address in html
     for guide in help_.printed_guides:
-        assert guide in html
-    assert "Lundi</strong> : de 9\u00a0h à 12\u00a0h et de 14\u00a0h à 17\u00a0h" in html
+        assert guide.replace("'", "\u2019") in html
+    assert "Lundi</strong>\u202f: de 9\u00a0h à 12\u00a0h et de 14\u00a0h à 17\u00a0h" in html
 
 
 def test_help_page_shows_only_future_bus_visits_with_french_dates(make_client, make_kiosk_config, service_entry, online_settings,
@@ -265,10 +316,10 @@ def test_help_page_shows_only_future_bus_visits_with_french_dates(make_client, m
         ],
     }
     directory = make_kiosk_config([service_entry("essai", local_site)], help=help_)
-    html = make_client(create_app(load_config(directory), settings=online_settings)).get("/aide").page
+    html = make_client(create_app(load_config(directory), settings=online_settings)).get("/aide").text
     assert "Place passée" not in html
     assert html.index("Place de la mairie") < html.index("Parking des thermes")
-    from kiosk.shell.french_dates import long_date
+    from kiosk.text.french import long_date
     assert f"{long_date(soon)}</strong>, de 9\u00a0h\u00a030 à 12\u00a0h, Place de la mairie" in html
     assert "Paul, médiateur" in html
 
@@ -285,11 +336,11 @@ def test_help_page_without_bus_visits_says_so(make_client, make_kiosk_config, se
     (dt.date(2026, 8, 16), "dimanche 16 août 2026"),
 ])
 def test_french_long_dates(day, expected):
-    from kiosk.shell.french_dates import long_date
+    from kiosk.text.french import long_date
     assert long_date(day) == expected
 
 
 def test_french_time_ranges():
-    from kiosk.shell.french_dates import time_range
+    from kiosk.text.french import time_range
     assert time_range("09:30-12:00").replace("\u00a0", " ") == "de 9 h 30 à 12 h"
     assert time_range("14:00-17:05").replace("\u00a0", " ") == "de 14 h à 17 h 05"

@@ -14,6 +14,12 @@ import pytest
 from hostile_site import _tiny_pdf
 from kiosk.documents.printing import JOB_TITLE, CupsPrinter
 
+
+def plain(text: str) -> str:
+    """Shell pages are set in French typography (kiosk.text.typography): compare the wording."""
+    return text.replace("\u2019", "'").replace("\u202f", " ").replace("\u00a0", " ")
+
+
 pytestmark = pytest.mark.window
 
 PRINTED = "C'est parti : 2 pages à prendre à l'imprimante de la mairie."
@@ -79,7 +85,7 @@ def test_printing_a_document_from_my_documents_prints_two_pages(driver, sites, c
     download_two_pages(driver, sites)
     before, events_before = all_jobs(cups), len(pages_printed(driver))
     print_from_my_documents(driver)
-    assert PRINTED in driver.js("document.querySelector('main').innerText")
+    assert PRINTED in plain(driver.js("document.querySelector('main').innerText"))
     driver.wait(lambda: new_jobs(cups, before, "completed"), 15, "CUPS to complete the job")
     [job] = new_jobs(cups, before, "completed")
     assert "Job completed." in cups.job_log(job) and len(cups.page_log(job)) == 1
@@ -92,7 +98,7 @@ def test_ending_the_session_cancels_a_job_still_waiting(driver, sites, cups):
     download_two_pages(driver, sites)
     before = all_jobs(cups)
     print_from_my_documents(driver)
-    assert PRINTED in driver.js("document.querySelector('main').innerText")
+    assert PRINTED in plain(driver.js("document.querySelector('main').innerText"))
     [job] = new_jobs(cups, before, "not-completed")
     driver.pump(1.0)
     assert cups.job_ids("mairie", "not-completed") == [job], "a paused printer must keep the job waiting"

@@ -1,0 +1,1 @@
+"""French text for residents: formatting through Babel (french.py) and typography (typography.py)."""

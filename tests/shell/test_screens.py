@@ -1,0 +1,165 @@
+"""The first screen hides nothing, on every screen a donated PC may have (Debian's Chromium).
+
+For each screen W × H of the contracts, the page area is W × (H − 80) (the window's native toolbar
+takes at most 80 px): at 100 % and 200 % text, in usual and high contrast, every tile "à la une" and
+the "Tous les services" button lie fully inside the viewport, with no horizontal scroll; every page
+of "Tous les services" shows all its tiles and its "Suite" / "Retour" links without scrolling, and
+following "Suite" then "Retour" reaches every service exactly once. A screenshot per case is kept
+in test-artifacts/screens/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.shell import ShellSettings, create_app
+
+pytestmark = pytest.mark.browser
+
+SCREENS = [(1024, 768), (1280, 800), (1280, 1024), (1366, 768), (1440, 900), (1600, 900), (1920, 1080)]
+TOOLBAR_PX = 80
+TEXT_SIZES = {"100%": "normal", "200%": "maximal"}
+
+OUTSIDE = """selector => [...document.querySelectorAll(selector)].filter(element => {
+    const box = element.getBoundingClientRect();
+    return box.width === 0 || box.height === 0 || box.top < 0 || box.left < 0
+        || box.bottom > window.innerHeight || box.right > window.innerWidth;
+}).map(element => element.getAttribute('data-tuile') || element.textContent.trim())"""
+HORIZONTAL_SCROLL = "document.documentElement.scrollWidth > window.innerWidth"
+# Tiles whose content overflows them, or that overlap another tile (a long word in a narrow column).
+CRAMPED = """selector => { const tiles = [...document.querySelectorAll(selector)];
+    const boxes = tiles.map(tile => tile.getBoundingClientRect());
+    return tiles.filter((tile, index) => tile.scrollWidth > tile.clientWidth + 1 || tile.scrollHeight > tile.clientHeight + 1
+        || boxes.some((other, j) => j !== index && boxes[index].left < other.right - 1 && other.left < boxes[index].right - 1
+                                  && boxes[index].top < other.bottom - 1 && other.top < boxes[index].bottom - 1))
+        .map(tile => tile.getAttribute('data-tuile')); }"""
+
+
+@pytest.fixture(scope="module")
+def window_shell():
+    """The shell as the kiosk window serves it (in_kiosk_window: the toolbar has Accueil and text sizes)."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from kiosk.config import load_config
+    from tests.conftest import DEMO_DIR
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    probe.listen(64)
+    # A generous probe timeout: on a loaded test machine a slow probe must not turn the page "offline".
+    settings = ShellSettings(probe_host="127.0.0.1", probe_port=probe.getsockname()[1], in_kiosk_window=True,
+                             probe_timeout_s=20, probe_cache_s=3600)
+    app = create_app(load_config(DEMO_DIR), settings=settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", load_config(DEMO_DIR)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    probe.close()
+
+
+def choose_display(page, base: str, **fields: str) -> None:
+    """Submit the display form as the window's toolbar does (a same-origin POST to /affichage)."""
+    page.goto(base)
+    with page.expect_navigation():
+        page.evaluate("""fields => { const form = document.createElement('form');
+            form.method = 'post'; form.action = '/affichage';
+            for (const [name, value] of Object.entries(fields)) {
+                const input = document.createElement('input'); input.name = name; input.value = value; form.appendChild(input); }
+            document.body.appendChild(form); form.submit(); }""", fields)
+
+
+def open_display(browser, base: str, width: int, height: int, text: str, contrast: bool):
+    context = browser.new_context(viewport={"width": width, "height": height - TOOLBAR_PX})
+    page = context.new_page()
+    choose_display(page, base, texte=TEXT_SIZES[text], contraste="oui" if contrast else "non")
+    assert page.evaluate("document.documentElement.className") == \
+        f"texte-{TEXT_SIZES[text]}" + (" contraste" if contrast else "")
+    assert page.evaluate("document.documentElement.dataset.enLigne") == "oui"
+    return context, page
+
+
+def case_name(width, height, text, contrast) -> str:
+    return f"{width}x{height}-{text.rstrip('%')}-{'contraste' if contrast else 'normal'}"
+
+
+@pytest.mark.parametrize("contrast", [False, True], ids=["usual", "high-contrast"])
+@pytest.mark.parametrize("text", list(TEXT_SIZES))
+@pytest.mark.parametrize("width, height", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_first_screen_shows_every_featured_tile(browser, window_shell, artifacts_dir, width, height, text, contrast):
+    base, _ = window_shell
+    context, page = open_display(browser, base, width, height, text, contrast)
+    try:
+        assert page.locator("[data-featured-tile]").count() >= (6 if text == "100%" else 4)
+        assert page.evaluate(OUTSIDE, "[data-featured-tile]") == []
+        assert page.evaluate(CRAMPED, "[data-featured-tile]") == []
+        assert page.evaluate(OUTSIDE, "[data-all-services]") == []
+        assert page.evaluate(OUTSIDE, "[data-poste-public]") == []
+        assert not page.evaluate(HORIZONTAL_SCROLL)
+        page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-{case_name(width, height, text, contrast)}.png"))
+    finally:
+        context.close()
+
+
+# The pages of all services are cut by the server for the text size (not the screen): walked in full
+# on the smallest screen, the widest short one and the largest.
+WALKED = [(1024, 768), (1366, 768), (1920, 1080)]
+
+
+@pytest.mark.parametrize("contrast", [False, True], ids=["usual", "high-contrast"])
+@pytest.mark.parametrize("text", list(TEXT_SIZES))
+@pytest.mark.parametrize("width, height", WALKED, ids=[f"{w}x{h}" for w, h in WALKED])
+def test_all_services_pages_fit_and_reach_every_service_once(browser, window_shell, artifacts_dir, width, height,
+                                                             text, contrast):
+    base, config = window_shell
+    context, page = open_display(browser, base, width, height, text, contrast)
+    try:
+        page.locator("[data-all-services]").click()
+        page.wait_for_url(base + "services")
+        seen: list[str] = []
+        pages = 0
+        while True:
+            pages += 1
+            assert page.evaluate(OUTSIDE, ".tuile, .bouton-page") == [], page.url
+            assert page.evaluate(CRAMPED, ".tuile") == [], page.url
+            assert not page.evaluate(HORIZONTAL_SCROLL), page.url
+            seen += page.locator(".tuile").evaluate_all("tiles => tiles.map(tile => tile.dataset.tuile)")
+            if pages == 2:
+                page.screenshot(path=str(artifacts_dir / "screens" / f"services-{case_name(width, height, text, contrast)}.png"))
+            following = page.locator("[data-page-suivante]")
+            if following.count() == 0:
+                break
+            with page.expect_navigation():
+                following.click()
+        assert seen == [tile.id for tile in config.tiles]  # every service, once, in order
+        for _ in range(pages - 1):  # "Retour" walks back to the first page, then to the home
+            with page.expect_navigation():
+                page.locator("[data-page-precedente]").click()
+        assert "page 1 sur" in page.locator("h1").inner_text()
+        with page.expect_navigation():
+            page.locator("[data-retour-accueil]").click()
+        assert page.url == base
+    finally:
+        context.close()
+
+
+def test_small_screen_stays_usable(browser, window_shell, artifacts_dir):
+    """At 800 × 600 the home may scroll, but never sideways, and every tile can be reached."""
+    base, _ = window_shell
+    context = browser.new_context(viewport={"width": 800, "height": 600 - TOOLBAR_PX})
+    try:
+        page = context.new_page()
+        for size in TEXT_SIZES.values():
+            choose_display(page, base, texte=size)
+            for path in ("", "services", "aide"):
+                page.goto(base + path)
+                assert not page.evaluate(HORIZONTAL_SCROLL), (size, path)
+            page.goto(base)
+            page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-800x600-{size}.png"), full_page=True)
+    finally:
+        context.close()
