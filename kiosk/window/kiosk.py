@@ -350,7 +350,7 @@ class KioskWindow:
         verdict = self.watch.verdict(now)
         if verdict is Verdict.FROZEN:
             self.view.terminate_web_process()
-            self.recover("web process did not answer")
+            self.recover("web process did not answer (page %s)" % ("loading" if self.watch.loading else "loaded"))
             return True
         if verdict is Verdict.NO_ANSWER:  # a site that does not start answering: stop waiting, say so
             address = self.view.get_uri() or ""

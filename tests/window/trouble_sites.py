@@ -20,7 +20,7 @@ from hostile_site import BIG, _page, _tiny_pdf
 
 HEAVY_CHUNKS = 4
 HEAVY_BUSY_MS = 4000        # each busy script: longer than the tests' hang timeout (2.5 s)
-HEAVY_ROWS_PER_CHUNK = 20000
+HEAVY_ROWS_PER_CHUNK = 4000
 GROW_SCRIPT = """<p id="etat">0</p><script>
 const kept = [];
 function grow() {
