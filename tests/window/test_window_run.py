@@ -191,7 +191,7 @@ def test_kiosk_run_without_a_display_exits_non_zero(config_dir):
     assert process.returncode == 1 and "Pas d'écran" in err
 
 
-def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites, make_config, tmp_path):
+def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites, make_config, tmp_path, connectivity):
     """Through the running process: a tile's page opens a target=_blank link and a window.open to a
     host that is not allowed; the forbidden server gets nothing, the one window stays on top."""
     # Where things are on the screen, from the in-process kiosk (same screen size, same layout).
@@ -208,7 +208,7 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
     config = make_config(tmp_path / "config", sites.page("popups"))
     events_dir = tmp_path / "events"
     env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1",
-           "KIOSK_SHELL_PROBE_PORT": str(sites.allowed.server_port)}
+           "KIOSK_SHELL_PROBE_PORT": str(connectivity.port)}  # online: the tile opens
     process = kiosk_run(str(config), "--events-dir", str(events_dir), env=env)
 
     def click(x: int, y: int) -> None:

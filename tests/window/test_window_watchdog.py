@@ -81,7 +81,7 @@ def test_new_window_settings_are_checked(changes, name):
         WindowSettings(**changes)
 
 
-def test_the_error_page_address_carries_host_cause_tile_and_retry_only():
+def test_the_error_page_address_carries_host_cause_tile_and_retry_only(xvfb):  # GTK needs the display first
     from kiosk.window.failures import unreachable_page
 
     page = unreachable_page("http://127.0.0.1:5000", "https://cfsfc.impots.gouv.fr/avis?id=1", "serveur",
