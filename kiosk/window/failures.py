@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import gi
+from gi.repository import Gio, GLib
 
-gi.require_version("WebKit2", "4.1")
-from gi.repository import Gio, GLib, WebKit2  # noqa: E402
-
-from kiosk.hosts import url_host  # noqa: E402
+from kiosk.hosts import url_host
 
 MAX_RETRY_ADDRESS = 2000
 

@@ -34,7 +34,7 @@ from kiosk.window.printing import CupsPrinter  # noqa: E402
 from kiosk.window.session import Action, Session, State  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
-from kiosk.window.watchdog import PageWatch, Verdict  # noqa: E402
+from kiosk.window.watchdog import PageVerdict, PageWatch  # noqa: E402
 from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class KioskWindow:
                                load_timeout_s=settings.load_timeout_s)
         self.web_memory_limit_mb = settings.web_memory_limit_mb or web_process_limit_mb(machine_memory_mb())
         self._generation = 0
+        self._loads_started = 0          # main-frame loads started in the current view
+        self._pdf_opened_at = None       # (view, loads started) when a page opened a PDF
 
         install_css()
         self.window = host if host is not None else Gtk.Window()
@@ -126,6 +128,8 @@ class KioskWindow:
         view.connect("load-changed", self.on_load_changed)
         self.overlay.add(view)
         view.show()
+        self.view = view  # before loading: WebKit may emit load-changed from load_uri itself
+        self.watch.started(time.monotonic())  # a new web process is starting: slow, not frozen
         view.load_uri(self.home)
         return view
 
@@ -235,6 +239,7 @@ class KioskWindow:
         if view is not self.view:
             return
         if event == WebKit2.LoadEvent.STARTED:
+            self._loads_started += 1
             self.watch.started(time.monotonic())
         elif event == WebKit2.LoadEvent.COMMITTED:
             self.watch.committed()
@@ -249,11 +254,13 @@ class KioskWindow:
 
     def on_decide_policy(self, view, decision, kind) -> bool:
         if kind == WebKit2.PolicyDecisionType.RESPONSE:
-            if is_pdf_response(decision):  # never WebKit's PDF viewer: the kiosk's document view
-                self.transfers.show_next_document(decision.is_main_frame_main_resource())
+            if wants_download(decision):
                 decision.download()
                 return True
-            if wants_download(decision):
+            if is_pdf_response(decision):  # never WebKit's PDF viewer: the kiosk's document view
+                main_frame = decision.is_main_frame_main_resource()
+                self._pdf_opened_at = (view, self._loads_started) if main_frame else None
+                self.transfers.show_next_document(main_frame)
                 decision.download()
                 return True
             status = server_error_status(decision, self.shell_origin)
@@ -308,10 +315,6 @@ class KioskWindow:
             if match:
                 self.current_tile = match.group(1)
 
-    def offline_page(self) -> str:
-        page = self.shell_origin + "/hors-ligne"
-        return f"{page}?tuile={quote(self.current_tile)}" if self.current_tile else page
-
     def _show_failure(self, view, address: str, cause: str, status: int | None = None) -> None:
         """Instead of WebKit's error page: the shell's page saying what went wrong (see failures.py)."""
         log.info("a page could not be shown: %s", cause)  # no address: no URL is ever logged
@@ -331,9 +334,14 @@ class KioskWindow:
         self._show_failure(view, uri or "", "tls")
         return True
 
-    def show_document(self, key: str) -> None:
-        """Show a session document in the shell's document view (a PDF opened from a service)."""
+    def show_document(self, key: str) -> bool:
+        """Show a session document in the shell's document view (a PDF a page opened), unless the
+        resident went somewhere else meanwhile; False when not shown."""
+        opened_at, self._pdf_opened_at = self._pdf_opened_at, None
+        if opened_at != (self.view, self._loads_started):
+            return False
         self.view.load_uri(f"{self.shell_origin}/documents/voir/{quote(key)}")
+        return True
 
     def on_web_process_terminated(self, view, reason) -> None:
         if view is self.view and reason != WebKit2.WebProcessTerminationReason.TERMINATED_BY_API:
@@ -343,16 +351,17 @@ class KioskWindow:
         log.warning("recovering the web view: %s", why)
         self._emit(EventKind.CRASH_RECOVERED)
         self.watch.reset()
+        self.watch.started(time.monotonic())  # a new web process is starting: slow, not frozen
         self.view.load_uri(self.home)
 
     def _ping(self) -> bool:
         now = time.monotonic()
         verdict = self.watch.verdict(now)
-        if verdict is Verdict.FROZEN:
+        if verdict is PageVerdict.FROZEN:
             self.view.terminate_web_process()
             self.recover("web process did not answer (page %s)" % ("loading" if self.watch.loading else "loaded"))
             return True
-        if verdict is Verdict.NO_ANSWER:  # a site that does not start answering: stop waiting, say so
+        if verdict is PageVerdict.NO_ANSWER:  # a site that does not start answering: stop waiting, say so
             address = self.view.get_uri() or ""
             self.watch.ended()
             if not address.startswith(self.shell_origin + "/"):

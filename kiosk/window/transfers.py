@@ -21,7 +21,7 @@ PRINTS_FOLDER = ".impressions"
 
 class Transfers:
     def __init__(self, *, documents, printer, notice, picker, usb_roots, emit, show_document=None) -> None:
-        """``show_document(key)``: show a saved document in the shell's document view."""
+        """``show_document(key) -> bool``: show a saved document in the shell's document view."""
         self.documents, self.printer, self.notice, self.picker = documents, printer, notice, picker
         self.usb_roots, self.emit, self.show_document = usb_roots, emit, show_document
         self._show_next: bool | None = None  # a PDF response is being saved: show it (True) or say where (False)
@@ -64,8 +64,8 @@ class Transfers:
         if self.documents.folder not in path.parents:
             return
         if show and self.show_document is not None and path.parent == self.documents.folder:
-            self.show_document(path.name)
-            return
+            if self.show_document(path.name):
+                return
         self.notice.show_message("Document enregistré. Retrouvez-le dans «\u202fMes documents\u202f».")
 
     # ------------------------------------------------------------------ uploads

@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Verdict(Enum):
+class PageVerdict(Enum):
     FINE = "fine"
     FROZEN = "frozen"
     NO_ANSWER = "no_answer"
@@ -59,11 +59,11 @@ class PageWatch:
         return self.load_started is not None
 
     # The decision.
-    def verdict(self, now: float) -> Verdict:
+    def verdict(self, now: float) -> PageVerdict:
         if self.awaiting_answer and self.load_started is not None and now - self.load_started > self.load_timeout_s:
-            return Verdict.NO_ANSWER
+            return PageVerdict.NO_ANSWER
         if self.ping_sent is not None:
             allowed = self.loading_hang_timeout_s if self.loading else self.hang_timeout_s
             if now - self.ping_sent > allowed:
-                return Verdict.FROZEN
-        return Verdict.FINE
+                return PageVerdict.FROZEN
+        return PageVerdict.FINE

@@ -7,7 +7,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee", "hors-ligne?tuile=impots", "nulle-part"]
+PAGES = ["", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee", "hors-ligne?tuile=impots", "nulle-part",
+         "injoignable?hote=www.impots.gouv.fr&cause=serveur&code=503"]
 BLOCKING = {"serious", "critical"}
 
 
@@ -46,6 +47,9 @@ def test_no_serious_violation_online(page, demo_config, serve_wsgi, listening_po
     url = serve_wsgi(create_app(demo_config, settings=ShellSettings(probe_host="127.0.0.1", probe_port=listening_port)))
     page.goto(url)
     assert page.get_by_text("Connecté à Internet").is_visible()
+    assert blocking_violations(axe, page) == []
+    page.goto(url + "injoignable?hote=www.impots.gouv.fr&cause=serveur&code=503")  # Internet works, one service does not
+    assert page.get_by_text("Le site des impôts ne répond pas pour le moment").is_visible()
     assert blocking_violations(axe, page) == []
 
 

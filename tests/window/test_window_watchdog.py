@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.window.memory import MAX_LIMIT_MB, MIN_LIMIT_MB, machine_memory_mb, web_process_limit_mb
 from kiosk.window.settings import WindowSettings
-from kiosk.window.watchdog import PageWatch, Verdict
+from kiosk.window.watchdog import PageWatch, PageVerdict
 
 
 def watch() -> PageWatch:
@@ -19,8 +19,8 @@ def test_a_loaded_page_that_does_not_answer_is_frozen_after_the_hang_timeout():
     page = watch()
     assert page.ping(100.0) is True
     assert page.ping(101.0) is False  # one ping at a time
-    assert page.verdict(105.9) is Verdict.FINE
-    assert page.verdict(106.1) is Verdict.FROZEN
+    assert page.verdict(105.9) is PageVerdict.FINE
+    assert page.verdict(106.1) is PageVerdict.FROZEN
 
 
 def test_a_page_busy_while_it_loads_is_slow_not_frozen():
@@ -28,22 +28,22 @@ def test_a_page_busy_while_it_loads_is_slow_not_frozen():
     page.started(100.0)
     page.committed()  # the site answered; the page is still arriving and being laid out
     page.ping(101.0)
-    assert page.verdict(120.0) is Verdict.FINE
-    assert page.verdict(160.0) is Verdict.FINE
-    assert page.verdict(161.5) is Verdict.FROZEN  # frozen while loading is still caught, later
+    assert page.verdict(120.0) is PageVerdict.FINE
+    assert page.verdict(160.0) is PageVerdict.FINE
+    assert page.verdict(161.5) is PageVerdict.FROZEN  # frozen while loading is still caught, later
     page.answered()
     page.ended()
     page.ping(200.0)
-    assert page.verdict(206.5) is Verdict.FROZEN  # loaded: the short timeout again
+    assert page.verdict(206.5) is PageVerdict.FROZEN  # loaded: the short timeout again
 
 
 def test_a_site_that_does_not_start_answering_is_no_answer():
     page = watch()
     page.started(100.0)
-    assert page.verdict(139.0) is Verdict.FINE
-    assert page.verdict(140.5) is Verdict.NO_ANSWER
+    assert page.verdict(139.0) is PageVerdict.FINE
+    assert page.verdict(140.5) is PageVerdict.NO_ANSWER
     page.committed()
-    assert page.verdict(200.0) is Verdict.FINE
+    assert page.verdict(200.0) is PageVerdict.FINE
 
 
 def test_reset_forgets_pings_and_loads():
@@ -51,7 +51,7 @@ def test_reset_forgets_pings_and_loads():
     page.started(0.0)
     page.ping(0.0)
     page.reset()
-    assert page.verdict(1000.0) is Verdict.FINE and page.ping(1000.0) is True
+    assert page.verdict(1000.0) is PageVerdict.FINE and page.ping(1000.0) is True
 
 
 @pytest.mark.parametrize("total_mb, limit_mb", [
