@@ -10,7 +10,8 @@ Routes (other parts of the kiosk code against these paths):
 - ``/injoignable?hote=HOST&cause=C[&code=5xx][&tuile=ID][&adresse=URL]``: a page of a service could not be
   shown; after a connectivity check made now: no Internet, a portal asking for something, or "<the
   service> ne répond pas pour le moment" (``kiosk/shell/unreachable.py``);
-- ``/etat`` JSON ``{"online": bool, "checked_at": ISO 8601 UTC, "date": "...", "time": "..."}``;
+- ``/etat`` JSON ``{"online": bool, "connection": "online"|"portal"|"offline", "checked_at": ISO 8601 UTC,
+  "date": "...", "time": "..."}``;
 - ``/pictogrammes/<tile_id>.svg`` a tile's pictogram; ``POST /affichage`` text size / contrast;
 - ``/static/...`` the shell's CSS, script and icon.
 

@@ -79,3 +79,10 @@ def test_unknown_host_is_this_site(client):
     page = client.get("/injoignable?hote=www.exemple.org&cause=delai").page
     assert "Ce site ne répond pas pour le moment" in page and 'href="/">Réessayer' in page
     assert "le site met trop de temps à répondre" in page
+
+
+def test_status_says_which_connection_problem(client, check):
+    check.mode = "portal"
+    client.get("/injoignable?hote=www.impots.gouv.fr")  # a check made now, remembered
+    status = client.get("/etat").json
+    assert status["online"] is False and status["connection"] == "portal"
