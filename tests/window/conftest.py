@@ -258,7 +258,7 @@ def driver(kiosk_session, sites, connectivity):
     connectivity.mode = "online"
     kiosk = kiosk_session.kiosk
     kiosk.end_session(idle=False)
-    kiosk_session.wait(lambda: kiosk.home_ready, 10, "the home screen after a wipe")
+    kiosk_session.wait(lambda: kiosk.home_ready, 60, "the home screen after a wipe")  # slow on a loaded machine
     kiosk_session.pump(0.2)
     kiosk.notice.clear()
     sites.reset()

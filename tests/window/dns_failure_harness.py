@@ -73,6 +73,17 @@ def main(config_dir: str, check_port: str) -> int:
     if not pump_until(lambda: kiosk.home_ready, 60):
         print("the home screen never loaded", file=sys.stderr)
         return 1
+    # The tile opens only once the shell knows the Internet works (its first check may be slow here).
+    import json
+    import urllib.request
+
+    def shell_online() -> bool:
+        with urllib.request.urlopen(kiosk.shell_origin + "/etat", timeout=10) as answer:
+            return json.load(answer)["online"] is True
+
+    if not pump_until(shell_online, 60):
+        print("the shell never saw the connectivity check answer", file=sys.stderr)
+        return 1
     kiosk.view.load_uri(kiosk.shell_origin + "/ouvrir/service-test")  # as a resident touching the tile
     shown = lambda: (kiosk.view.get_uri() or "").startswith(kiosk.shell_origin + "/injoignable")  # noqa: E731
     if not pump_until(lambda: shown() and not kiosk.view.is_loading(), 60):
