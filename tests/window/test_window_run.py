@@ -20,6 +20,7 @@ import re
 import psutil
 import pytest
 
+from connectivity_check import ConnectivityCheck
 from xdisplay import SCREEN, send_close_request, start_xvfb
 
 pytestmark = pytest.mark.window
@@ -191,7 +192,7 @@ def test_kiosk_run_without_a_display_exits_non_zero(config_dir):
     assert process.returncode == 1 and "Pas d'écran" in err
 
 
-def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites, make_config, tmp_path, connectivity):
+def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites, make_config, tmp_path):
     """Through the running process: a tile's page opens a target=_blank link and a window.open to a
     host that is not allowed; the forbidden server gets nothing, the one window stays on top."""
     # Where things are on the screen, from the in-process kiosk (same screen size, same layout).
@@ -207,6 +208,7 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
 
     config = make_config(tmp_path / "config", sites.page("popups"))
     events_dir = tmp_path / "events"
+    connectivity = ConnectivityCheck.start("online")  # its own, so that its checks are this kiosk's
     env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1",
            "KIOSK_SHELL_PROBE_PORT": str(connectivity.port)}  # online: the tile opens
     process = kiosk_run(str(config), "--events-dir", str(events_dir), env=env)
@@ -230,6 +232,9 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
                  "the kiosk to start")
         wait_for(lambda: pixel(display, 1000, 40) == "#14325C", 15, "the toolbar on the screen")
         time.sleep(1.5)  # the home page's first paint
+        # The tile opens only once the shell's connectivity check was answered (slow on a loaded machine).
+        wait_for(lambda: connectivity.server.checks > 0, 60, "the shell's first connectivity check")
+        time.sleep(0.5)
         sites.reset()
         open_tile(1)
         click(SCREEN[0] // 2, upper)  # target=_blank
@@ -256,3 +261,4 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
         if process.poll() is None:
             process.kill()
         process.wait(timeout=15)
+        connectivity.stop()
