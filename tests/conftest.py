@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite: loopback ports, loopback servers, test configurations, Chromium.
 
-- ``closed_port`` / ``listening_port``: a loopback port where nothing listens / where a socket listens
-  (point the shell's connectivity probe at them to be offline / online).
+- ``closed_port`` / ``listening_port``: a loopback port where nothing listens / where a connectivity
+  check answers as expected (point the shell's connectivity probe at them to be offline / online;
+  ``tests/connectivity_check.py`` also answers like a captive portal).
 - ``serve_wsgi(app)``: serve any WSGI app (the shell, the fleet server...) on a free loopback port in a
   thread; returns its base URL ("http://127.0.0.1:PORT/"); stopped at the end of the test.
 - ``local_site``: a plain HTTP site on loopback that tiles can point at.
@@ -43,11 +44,12 @@ def closed_port() -> int:
 
 @pytest.fixture
 def listening_port():
-    """A loopback TCP port that accepts connections (the kernel completes them from the backlog)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield sock.getsockname()[1]
+    """A loopback port where the connectivity check answers what the shell's default settings expect."""
+    from connectivity_check import ConnectivityCheck
+
+    check = ConnectivityCheck.start("online")
+    yield check.port
+    check.stop()
 
 
 @pytest.fixture

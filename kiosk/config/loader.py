@@ -34,6 +34,11 @@ class Tile:
     pictogram_alt: str
     allowed_hosts: tuple[str, ...]
     local: bool
+    site_name: str | None = None  # "le site des impôts", for messages; None: named by its label
+
+    def name_in_sentence(self) -> str:
+        """How a message names the tile's site in the middle of a sentence."""
+        return self.site_name or f"le service « {self.label} »"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,14 @@ class KioskConfig:
 
     def tile(self, tile_id: str) -> Tile | None:
         return next((tile for tile in self.tiles if tile.id == tile_id), None)
+
+    def tile_for_host(self, host: str, preferred: str | None = None) -> Tile | None:
+        """The tile whose journey visits ``host``: ``preferred`` (the tile the resident came
+        through) when its rules allow the host, else the first tile whose own hosts allow it."""
+        tile = self.tile(preferred) if preferred else None
+        if tile is not None and host_allowed(host, tile.allowed_hosts):
+            return tile
+        return next((tile for tile in self.tiles if host_allowed(host, tile.allowed_hosts)), None)
 
     def categories(self) -> list[tuple[Category, list[Tile]]]:
         """Tiles grouped by category, categories in order of their first tile."""
@@ -148,7 +161,7 @@ def _resolve_tiles(site: Site, site_doc: YamlDocument, catalog: Catalog, catalog
             id=source.id, label=source.label, description=source.description, category=category,
             url=source.url, pictogram_path=source_doc.path.parent / "pictograms" / source.pictogram,
             pictogram_alt=source.pictogram_alt, allowed_hosts=_hosts_of(source, catalog),
-            local=isinstance(entry, LocalTile)))
+            local=isinstance(entry, LocalTile), site_name=source.site_name))
     _no_duplicates(ids, ("tiles",), site_doc, problems, "tuile")
     return tiles
 

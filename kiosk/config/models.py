@@ -60,11 +60,21 @@ def _pictogram(value: str) -> str:
     return value
 
 
+def _site_name(value: str) -> str:
+    if not re.fullmatch(r"[a-zàâçéèêëîïôûùüÿœæ][^<>{}\n]{2,59}", value):
+        raise PydanticCustomError(
+            "site_name", "nom de site invalide « {value} ». Écrivez-le comme au milieu d'une phrase, avec son "
+            "article et en minuscule au début, par exemple « le site des impôts » (60 caractères au plus)",
+            {"value": value})
+    return value
+
+
 WebUrl = Annotated[str, AfterValidator(_web_url)]
 HostRule = Annotated[str, AfterValidator(_host_rule)]
 TimeRange = Annotated[str, AfterValidator(_time_range)]
 Phone = Annotated[str, AfterValidator(_phone)]
 Pictogram = Annotated[str, AfterValidator(_pictogram)]
+SiteName = Annotated[str, AfterValidator(_site_name)]
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 ShortText = Annotated[str, Field(min_length=1, max_length=40)]
 Sentence = Annotated[str, Field(min_length=1, max_length=140)]
@@ -90,6 +100,7 @@ class TileFields(Strict):
     id: Identifier = Field(description="Identifiant unique de la tuile (minuscules, chiffres, tirets).")
     label: ShortText = Field(description="Nom court affiché en gros sur la tuile (40 caractères au plus).")
     description: Sentence = Field(description="Une phrase simple qui dit à quoi sert le service (style FALC).")
+    site_name: SiteName | None = Field(default=None, description="Le site dans une phrase, avec son article, pour les messages d'erreur : « le site des impôts » donne « Le site des impôts ne répond pas pour le moment ». Absent : « le service « <label> » ».")
     category: Identifier = Field(description="Catégorie de la tuile (un id de la liste categories du catalogue).")
     url: WebUrl = Field(description="Adresse de départ du service, en https://.")
     pictogram: Pictogram = Field(description="Fichier SVG du dossier pictograms/ à côté de ce fichier.")

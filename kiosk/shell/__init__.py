@@ -6,8 +6,12 @@ Routes (other parts of the kiosk code against these paths):
 - ``/ouvrir/<tile_id>``: records TILE_OPENED and redirects (302) to the tile's URL, or to
   ``/hors-ligne?tuile=<tile_id>`` when there is no Internet;
 - ``/non-autorise?hote=HOST`` refused page (names HOST only if it is a valid host name);
-- ``/session-terminee`` session ended; ``/hors-ligne[?tuile=ID]`` offline page with a retry;
-- ``/etat`` JSON ``{"online": bool, "checked_at": ISO 8601 UTC, "date": "...", "time": "..."}``;
+- ``/session-terminee`` session ended; ``/hors-ligne[?tuile=ID]`` no Internet (or a portal) with a retry;
+- ``/injoignable?hote=HOST&cause=C[&code=5xx][&tuile=ID][&adresse=URL]``: a page of a service could not be
+  shown; after a connectivity check made now: no Internet, a portal asking for something, or "<the
+  service> ne répond pas pour le moment" (``kiosk/shell/unreachable.py``);
+- ``/etat`` JSON ``{"online": bool, "connection": "online"|"portal"|"offline", "checked_at": ISO 8601 UTC,
+  "date": "...", "time": "..."}``;
 - ``/pictogrammes/<tile_id>.svg`` a tile's pictogram; ``POST /affichage`` text size / contrast;
 - ``/static/...`` the shell's CSS, script and icon.
 

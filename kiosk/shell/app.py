@@ -18,7 +18,7 @@ from flask import Blueprint, Flask
 
 from kiosk.config import KioskConfig
 from kiosk.events import EventLog
-from kiosk.shell import display, errors, help_page, home, security, status, typesetting, window_pages
+from kiosk.shell import display, errors, help_page, home, security, status, typesetting, unreachable, window_pages
 from kiosk.shell.connectivity import ConnectivityProbe
 from kiosk.shell.settings import ShellSettings
 from kiosk.shell.state import EXTENSION_KEY, ShellState, shell_state
@@ -52,14 +52,14 @@ def create_app(config: KioskConfig, *, events: EventLog | None = None, settings:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    probe = ConnectivityProbe(settings.probe_host, settings.probe_port,
-                              timeout_s=settings.probe_timeout_s, cache_s=settings.probe_cache_s)
+    probe = ConnectivityProbe(settings.probe_host, settings.probe_port, path=settings.probe_path,
+                              answer=settings.probe_answer, timeout_s=settings.probe_timeout_s, cache_s=settings.probe_cache_s)
     pictograms = {tile.id: _read_pictogram(tile.pictogram_path) for tile in config.tiles}
     app.extensions[EXTENSION_KEY] = ShellState(config=config, settings=settings, probe=probe, events=events,
                                                pictograms=pictograms)
 
     for module in (security, typesetting, errors, display):
         module.init_app(app)
-    for blueprint in (home.blueprint, help_page.blueprint, window_pages.blueprint, status.blueprint, *blueprints):
+    for blueprint in (home.blueprint, help_page.blueprint, window_pages.blueprint, unreachable.blueprint, status.blueprint, *blueprints):
         app.register_blueprint(blueprint)
     return app

@@ -21,10 +21,16 @@ def _setting(default, help_text: str):
 @dataclass(frozen=True)
 class ShellSettings:
     probe_host: str = _setting(
-        "www.service-public.gouv.fr",
-        "Host the connectivity probe opens a TCP connection to; reaching it means 'online'.")
-    probe_port: int = _setting(443, "TCP port of the connectivity probe target.")
-    probe_timeout_s: float = _setting(2.0, "Seconds the probe waits for the connection before calling the kiosk offline.")
+        "network-test.debian.org",
+        "Host of the connectivity check: a plain-HTTP address whose answer is known in advance (Debian's "
+        "NetworkManager check by default). No answer: 'offline'; another answer (a redirect, a login page): "
+        "'portal' (a captive portal or a 4G router asks for something); the expected answer: 'online'.")
+    probe_port: int = _setting(80, "TCP port of the connectivity check (plain HTTP).")
+    probe_path: str = _setting("/nm", "Path of the connectivity check's address (starts with /).")
+    probe_answer: str = _setting(
+        "NetworkManager is online",
+        "Body the connectivity check expects with status 200 (surrounding white space ignored).")
+    probe_timeout_s: float = _setting(2.0, "Seconds the check waits for the connection and for the answer before calling the kiosk offline.")
     probe_cache_s: float = _setting(
         10.0, "Seconds a probe result is reused; after that a new probe runs in the background.")
     status_refresh_s: int = _setting(
@@ -39,6 +45,11 @@ class ShellSettings:
             problems.append(f"probe_host must be a bare host name, not {self.probe_host!r}")
         if not 0 < self.probe_port < 65536:
             problems.append(f"probe_port must be a TCP port (1-65535), not {self.probe_port!r}")
+        if not self.probe_path.startswith("/") or len(self.probe_path) > 200 or any(
+                char.isspace() or char == "#" for char in self.probe_path):
+            problems.append(f"probe_path must be a URL path starting with / (no spaces, no #), not {self.probe_path!r}")
+        if not 0 < len(self.probe_answer) <= 1000 or self.probe_answer != self.probe_answer.strip():
+            problems.append(f"probe_answer must be 1 to 1000 characters without surrounding spaces, not {self.probe_answer!r}")
         if not 0 < self.probe_timeout_s <= 30:
             problems.append(f"probe_timeout_s must be between 0 and 30 seconds, not {self.probe_timeout_s!r}")
         if not 0 <= self.probe_cache_s <= 3600:

@@ -18,6 +18,7 @@ def show():
     date_text, time_text = date_and_time(dt.datetime.now())
     response = jsonify(
         online=result.online,
+        connection=result.state,  # "online", "portal" (a portal or router asks for something) or "offline"
         checked_at=dt.datetime.fromtimestamp(result.checked_wall, dt.timezone.utc).isoformat(timespec="seconds"),
         date=date_text, time=time_text)
     response.headers["Cache-Control"] = "no-store"

@@ -1,4 +1,5 @@
-"""Pages the window shows instead of a raw browser error: refused host, session ended, offline."""
+"""Pages the window shows instead of a raw browser error: refused host, session ended, offline
+(the other "what went wrong" pages are in ``unreachable.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Blueprint, g, render_template, request, url_for
 
 from kiosk.hosts import is_valid_host
 from kiosk.shell.state import shell_state
+from kiosk.shell.unreachable import render_connection_problem
 
 blueprint = Blueprint("window_pages", __name__)
 
@@ -28,4 +30,5 @@ def offline():
     state = shell_state()
     tile = state.config.tile(request.args.get("tuile", ""))
     g.return_path = url_for("window_pages.offline", tuile=tile.id) if tile else None
-    return render_template("offline.html", tile=tile, mediator=state.config.help.mediator)
+    retry = url_for("home.open_tile", tile_id=tile.id) if tile else url_for("home.index")
+    return render_connection_problem(state.probe.status().state, tile, retry)

@@ -27,11 +27,14 @@ from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
 from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
 from kiosk.window.chrome import DocumentPicker, IdleQuestion, Notice, Toolbar, install_css  # noqa: E402
 from kiosk.documents.folder import SessionDocuments  # noqa: E402
+from kiosk.window.failures import failure_cause, is_pdf_response, server_error_status, unreachable_page  # noqa: E402
+from kiosk.window.memory import machine_memory_mb, web_process_limit_mb  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
 from kiosk.documents.printing import CupsPrinter  # noqa: E402
 from kiosk.window.session import Action, Session, State  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
+from kiosk.window.watchdog import PageVerdict, PageWatch  # noqa: E402
 from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -60,8 +63,13 @@ class KioskWindow:
         self.home_ready = False          # the home page of the current view finished loading
         self.last_wipe_s: float | None = None
         self._wipe_started: float | None = None
-        self._ping_sent: float | None = None
+        self.watch = PageWatch(hang_timeout_s=settings.hang_timeout_s,
+                               loading_hang_timeout_s=settings.loading_hang_timeout_s,
+                               load_timeout_s=settings.load_timeout_s)
+        self.web_memory_limit_mb = settings.web_memory_limit_mb or web_process_limit_mb(machine_memory_mb())
         self._generation = 0
+        self._loads_started = 0          # main-frame loads started in the current view
+        self._pdf_opened_at = None       # (view, loads started) when a page opened a PDF
 
         install_css()
         self.window = host if host is not None else Gtk.Window()
@@ -74,7 +82,7 @@ class KioskWindow:
         self.idle_question = IdleQuestion(self.on_still_here)
         self.picker = DocumentPicker()
         self.transfers = Transfers(documents=documents, printer=printer, notice=self.notice, picker=self.picker,
-                                   usb_roots=settings.usb_roots, emit=self._emit)
+                                   usb_roots=settings.usb_roots, emit=self._emit, show_document=self.show_document)
         self.on_download_started = self.transfers.on_download_started
         self.on_file_chooser = self.transfers.on_file_chooser
         layout = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
@@ -114,12 +122,14 @@ class KioskWindow:
 
     def _new_view(self) -> WebKit2.WebView:
         self._generation += 1
-        self._ping_sent = None
+        self.watch.reset()
         self.home_ready = False
-        view = new_web_view(self)
+        view = new_web_view(self, self.web_memory_limit_mb, self.settings.memory_poll_interval_s)
         view.connect("load-changed", self.on_load_changed)
         self.overlay.add(view)
         view.show()
+        self.view = view  # before loading: WebKit may emit load-changed from load_uri itself
+        self.watch.started(time.monotonic())  # a new web process is starting: slow, not frozen
         view.load_uri(self.home)
         return view
 
@@ -226,8 +236,16 @@ class KioskWindow:
     # ------------------------------------------------------------------ WebKit signals
 
     def on_load_changed(self, view, event) -> None:
-        if view is not self.view or event != WebKit2.LoadEvent.FINISHED:
+        if view is not self.view:
             return
+        if event == WebKit2.LoadEvent.STARTED:
+            self._loads_started += 1
+            self.watch.started(time.monotonic())
+        elif event == WebKit2.LoadEvent.COMMITTED:
+            self.watch.committed()
+        if event != WebKit2.LoadEvent.FINISHED:
+            return
+        self.watch.ended()
         if view.get_uri() == self.home:
             self.home_ready = True
             if self._wipe_started is not None:
@@ -238,6 +256,18 @@ class KioskWindow:
         if kind == WebKit2.PolicyDecisionType.RESPONSE:
             if wants_download(decision):
                 decision.download()
+                return True
+            if is_pdf_response(decision):  # never WebKit's PDF viewer: the kiosk's document view
+                main_frame = decision.is_main_frame_main_resource()
+                self._pdf_opened_at = (view, self._loads_started) if main_frame else None
+                self.transfers.show_next_document(main_frame)
+                decision.download()
+                return True
+            status = server_error_status(decision, self.shell_origin)
+            if status is not None:
+                decision.ignore()
+                address = decision.get_response().get_uri() or ""
+                self._show_failure(view, address, "serveur", status)
                 return True
             return False
         url, user_initiated = navigation_request(decision)
@@ -285,9 +315,11 @@ class KioskWindow:
             if match:
                 self.current_tile = match.group(1)
 
-    def offline_page(self) -> str:
-        page = self.shell_origin + "/hors-ligne"
-        return f"{page}?tuile={quote(self.current_tile)}" if self.current_tile else page
+    def _show_failure(self, view, address: str, cause: str, status: int | None = None) -> None:
+        """Instead of WebKit's error page: the shell's page saying what went wrong (see failures.py)."""
+        log.info("a page could not be shown: %s", cause)  # no address: no URL is ever logged
+        page = unreachable_page(self.shell_origin, address, cause, tile=self.current_tile, status=status)
+        GLib.idle_add(self._load_if_current, view, page)
 
     def on_load_failed(self, view, _event, uri, error) -> bool:
         if is_quiet_failure(error):
@@ -295,11 +327,20 @@ class KioskWindow:
         if (uri or "").startswith(self.shell_origin):
             log.error("the shell page failed to load: %s", error.message)
             return True
-        GLib.idle_add(self._load_if_current, view, self.offline_page())
+        self._show_failure(view, uri or "", failure_cause(error))
         return True
 
-    def on_tls_error(self, view, _uri, _certificate, _errors) -> bool:
-        GLib.idle_add(self._load_if_current, view, self.offline_page())
+    def on_tls_error(self, view, uri, _certificate, _errors) -> bool:
+        self._show_failure(view, uri or "", "tls")
+        return True
+
+    def show_document(self, key: str) -> bool:
+        """Show a session document in the shell's document view (a PDF a page opened), unless the
+        resident went somewhere else meanwhile; False when not shown."""
+        opened_at, self._pdf_opened_at = self._pdf_opened_at, None
+        if opened_at != (self.view, self._loads_started):
+            return False
+        self.view.load_uri(f"{self.shell_origin}/documents/voir/{quote(key)}")
         return True
 
     def on_web_process_terminated(self, view, reason) -> None:
@@ -309,17 +350,25 @@ class KioskWindow:
     def recover(self, why: str) -> None:
         log.warning("recovering the web view: %s", why)
         self._emit(EventKind.CRASH_RECOVERED)
-        self._ping_sent = None
+        self.watch.reset()
+        self.watch.started(time.monotonic())  # a new web process is starting: slow, not frozen
         self.view.load_uri(self.home)
 
     def _ping(self) -> bool:
         now = time.monotonic()
-        if self._ping_sent is not None:
-            if now - self._ping_sent > self.settings.hang_timeout_s:
-                self.view.terminate_web_process()
-                self.recover("web process did not answer")
+        verdict = self.watch.verdict(now)
+        if verdict is PageVerdict.FROZEN:
+            self.view.terminate_web_process()
+            self.recover("web process did not answer (page %s)" % ("loading" if self.watch.loading else "loaded"))
             return True
-        self._ping_sent = now
+        if verdict is PageVerdict.NO_ANSWER:  # a site that does not start answering: stop waiting, say so
+            address = self.view.get_uri() or ""
+            self.watch.ended()
+            if not address.startswith(self.shell_origin + "/"):
+                self.view.stop_loading()
+                self._show_failure(self.view, address, "delai")
+        if not self.watch.ping(now):
+            return True
         generation = self._generation
 
         def answered(view, result, _data=None):
@@ -328,7 +377,7 @@ class KioskWindow:
             except GLib.Error:
                 pass  # an answer, even an error, proves the process is alive
             if generation == self._generation:
-                self._ping_sent = None
+                self.watch.answered()
 
         self.view.evaluate_javascript("0", -1, "kiosk-ping", None, None, answered, None)
         return True

@@ -20,9 +20,11 @@ PRINTS_FOLDER = ".impressions"
 
 
 class Transfers:
-    def __init__(self, *, documents, printer, notice, picker, usb_roots, emit) -> None:
+    def __init__(self, *, documents, printer, notice, picker, usb_roots, emit, show_document=None) -> None:
+        """``show_document(key) -> bool``: show a saved document in the shell's document view."""
         self.documents, self.printer, self.notice, self.picker = documents, printer, notice, picker
-        self.usb_roots, self.emit = usb_roots, emit
+        self.usb_roots, self.emit, self.show_document = usb_roots, emit, show_document
+        self._show_next: bool | None = None  # a PDF response is being saved: show it (True) or say where (False)
         self._chooser = None
         self._print_busy = False
 
@@ -32,8 +34,18 @@ class Transfers:
         download.connect("decide-destination", self.on_decide_destination)
         download.connect("finished", self.on_download_finished)
 
+    def show_next_document(self, main_frame: bool) -> None:
+        """The next download is a PDF WebKit would have shown in its viewer: once saved, show it the
+        kiosk's way (a page) or say it is in "Mes documents" (a frame of a page)."""
+        self._show_next = main_frame
+
     def on_decide_destination(self, download, suggested: str) -> bool:
-        destination = self.documents.destination_for(suggested or "")
+        suggested = suggested or ""
+        response = download.get_response()
+        mime = (response.get_mime_type() or "").lower() if response is not None else ""
+        if mime in ("application/pdf", "application/x-pdf") and not suggested.lower().endswith(".pdf"):
+            suggested = (suggested.rsplit(".", 1)[0] if "." in suggested else suggested or "document") + ".pdf"
+        destination = self.documents.destination_for(suggested)
         if destination is None:
             download.cancel()
             self.notice.show_message("Ce type de fichier n'est pas accepté sur ce point numérique. "
@@ -45,8 +57,16 @@ class Transfers:
 
     def on_download_finished(self, download) -> None:
         destination = download.get_destination()
-        if destination and self.documents.folder in Path(GLib.filename_from_uri(destination)[0]).parents:
-            self.notice.show_message("Document enregistré. Retrouvez-le dans « Mes documents ».")
+        show, self._show_next = self._show_next, None
+        if not destination:
+            return
+        path = Path(GLib.filename_from_uri(destination)[0])
+        if self.documents.folder not in path.parents:
+            return
+        if show and self.show_document is not None and path.parent == self.documents.folder:
+            if self.show_document(path.name):
+                return
+        self.notice.show_message("Document enregistré. Retrouvez-le dans «\u202fMes documents\u202f».")
 
     # ------------------------------------------------------------------ uploads
 

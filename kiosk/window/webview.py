@@ -23,8 +23,14 @@ from gi.repository import GLib, WebKit2  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-def new_web_view(host) -> WebKit2.WebView:
-    context = WebKit2.WebContext.new_ephemeral()
+def new_web_view(host, memory_limit_mb: int, memory_poll_interval_s: float) -> WebKit2.WebView:
+    """A guarded view with its own ephemeral context; its web process is ended above ``memory_limit_mb``."""
+    memory = WebKit2.MemoryPressureSettings.new()
+    memory.set_memory_limit(memory_limit_mb)
+    memory.set_poll_interval(memory_poll_interval_s)
+    memory.set_kill_threshold(1.0)  # ended at the limit (above the default strict threshold, 0.5)
+    context = WebKit2.WebContext(website_data_manager=WebKit2.WebsiteDataManager.new_ephemeral(),
+                                 memory_pressure_settings=memory)
     context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
     context.set_spell_checking_enabled(False)
     context.set_preferred_languages(["fr-FR", "fr"])

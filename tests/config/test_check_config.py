@@ -108,6 +108,8 @@ BROKEN = [
                                                        "    description: " + "Très long texte. " * 12 + "\n"),
      "services[2].description", "Très long texte", "trop long"),
     ("catalog-empty", CATALOG, lambda text: "", "(document)", None, "vide"),
+    ("catalog-bad-site-name", CATALOG, _replace("    site_name: le site des impôts\n", "    site_name: Impôts<script>\n"),
+     "services[2].site_name", "site_name: Impôts<script>", "nom de site invalide"),
 ]
 
 

@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "services", "services?page=2", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee",
-         "hors-ligne?tuile=impots", "nulle-part"]
+         "hors-ligne?tuile=impots", "nulle-part", "injoignable?hote=www.impots.gouv.fr&cause=serveur&code=503"]
 TEXT_SIZES = {"100%": "Normal", "200%": "Le plus grand"}  # the shell's own setting (display.py)
 BLOCKING = {"serious", "critical"}
 
@@ -52,6 +52,9 @@ def test_no_serious_violation_online(page, demo_config, serve_wsgi, listening_po
     url = serve_wsgi(create_app(demo_config, settings=ShellSettings(probe_host="127.0.0.1", probe_port=listening_port)))
     page.goto(url)
     assert page.get_by_text("Connecté à Internet").is_visible()
+    assert blocking_violations(axe, page) == []
+    page.goto(url + "injoignable?hote=www.impots.gouv.fr&cause=serveur&code=503")  # Internet works, one service does not
+    assert page.get_by_text("Le site des impôts ne répond pas pour le moment").is_visible()
     assert blocking_violations(axe, page) == []
 
 

@@ -7,6 +7,8 @@
   raw queue named like the test configuration's printer; skipped only when cupsd is not installed.
 - ``unreachable_cups``: CUPS_SERVER pointed at a closed loopback port, as with a printer switched off,
   whatever scheduler the machine itself runs.
+- ``connectivity`` (session): the target of the shell's connectivity check (``tests/connectivity_check.py``),
+  online unless a test sets its ``mode`` ("portal", "offline"); the ``driver`` fixture sets it back.
 - ``kiosk`` (session): the KioskWindow with its shell, in this process, driven by the GTK main
   loop through the ``driver`` fixture (pump, wait, load, click with xdotool, read the page).
   Every test starts from a freshly wiped session on the home screen.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from connectivity_check import ConnectivityCheck
 from hostile_site import HostileSite, start_site
 from private_cups import cupsd_missing_reason, start_private_cups
 from single_tile_config import write_config
@@ -30,6 +33,7 @@ from xdisplay import SCREEN, start_xvfb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+WEB_MEMORY_LIMIT_MB = 600  # small, so the endless allocation test stays bounded
 
 
 
@@ -55,6 +59,13 @@ def sites():
     for server in (allowed, forbidden):
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def connectivity():
+    check = ConnectivityCheck.start("online")
+    yield check
+    check.stop()
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +214,7 @@ class Driver:
 
 
 @pytest.fixture(scope="session")
-def kiosk_session(xvfb, config_dir, tmp_path_factory):
+def kiosk_session(xvfb, config_dir, tmp_path_factory, connectivity):
     import gi
     gi.require_version("Gtk", "3.0")
     from gi.repository import Gtk
@@ -223,11 +234,9 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     documents = SessionDocuments(tmp_path_factory.mktemp("documents"))
     usb = tmp_path_factory.mktemp("usb")
     settings = WindowSettings(events_dir=events_dir, documents_dir=documents.folder, usb_roots=(usb,),
-                              ping_interval_s=0.5, hang_timeout_s=2.5)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    shell_settings = ShellSettings(probe_host="127.0.0.1", probe_port=listener.getsockname()[1], in_kiosk_window=True)
+                              ping_interval_s=0.5, hang_timeout_s=2.5, loading_hang_timeout_s=30, load_timeout_s=8,
+                              web_memory_limit_mb=WEB_MEMORY_LIMIT_MB, memory_poll_interval_s=1)
+    shell_settings = ShellSettings(**connectivity.settings(), probe_timeout_s=1, probe_cache_s=1, in_kiosk_window=True)
     events = EventLog(events_dir)
     printer = CupsPrinter(config.printer.name)
     server, thread = start_shell(config, events, documents, printer, 0, shell_settings)
@@ -241,15 +250,15 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     kiosk.window.destroy()
     driver.pump(0.2)
     server.shutdown()
-    listener.close()
 
 
 @pytest.fixture
-def driver(kiosk_session, sites):
-    """The kiosk on a fresh session at home; the sites' request logs emptied."""
+def driver(kiosk_session, sites, connectivity):
+    """The kiosk on a fresh session at home, the Internet "online"; the sites' request logs emptied."""
+    connectivity.mode = "online"
     kiosk = kiosk_session.kiosk
     kiosk.end_session(idle=False)
-    kiosk_session.wait(lambda: kiosk.home_ready, 10, "the home screen after a wipe")
+    kiosk_session.wait(lambda: kiosk.home_ready, 60, "the home screen after a wipe")  # slow on a loaded machine
     kiosk_session.pump(0.2)
     kiosk.notice.clear()
     sites.reset()

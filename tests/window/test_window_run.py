@@ -20,6 +20,7 @@ import re
 import psutil
 import pytest
 
+from connectivity_check import ConnectivityCheck
 from xdisplay import SCREEN, send_close_request, start_xvfb
 
 pytestmark = pytest.mark.window
@@ -207,8 +208,9 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
 
     config = make_config(tmp_path / "config", sites.page("popups"))
     events_dir = tmp_path / "events"
+    connectivity = ConnectivityCheck.start("online")  # its own, so that its checks are this kiosk's
     env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1",
-           "KIOSK_SHELL_PROBE_PORT": str(sites.allowed.server_port)}
+           "KIOSK_SHELL_PROBE_PORT": str(connectivity.port)}  # online: the tile opens
     process = kiosk_run(str(config), "--events-dir", str(events_dir), env=env)
 
     def click(x: int, y: int) -> None:
@@ -230,6 +232,9 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
                  "the kiosk to start")
         wait_for(lambda: pixel(display, 1000, 40) == "#14325C", 15, "the toolbar on the screen")
         time.sleep(1.5)  # the home page's first paint
+        # The tile opens only once the shell's connectivity check was answered (slow on a loaded machine).
+        wait_for(lambda: connectivity.server.checks > 0, 60, "the shell's first connectivity check")
+        time.sleep(0.5)
         sites.reset()
         open_tile(1)
         click(SCREEN[0] // 2, upper)  # target=_blank
@@ -256,3 +261,4 @@ def test_locked_kiosk_run_keeps_popups_in_its_one_window(display, driver, sites,
         if process.poll() is None:
             process.kill()
         process.wait(timeout=15)
+        connectivity.stop()

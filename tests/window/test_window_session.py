@@ -105,9 +105,10 @@ def test_hung_page_is_replaced_by_the_home_screen(driver, sites):
     driver.assert_locked()
 
 
-def test_unreachable_service_shows_the_offline_page(driver, closed_loopback_port):
+def test_unreachable_service_shows_the_shell_page_saying_so(driver, closed_loopback_port):
+    # Which page exactly (no Internet, portal, this service): test_window_errors.py.
     driver.kiosk.view.load_uri(f"http://127.0.0.1:{closed_loopback_port}/service")
-    driver.wait(lambda: "/hors-ligne" in driver.url(), 10, "the offline page")
+    driver.wait(lambda: "/injoignable" in driver.url(), 10, "the page saying the service does not answer")
     driver.assert_locked()
 
 
