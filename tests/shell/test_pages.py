@@ -167,7 +167,7 @@ def test_offline_a_tile_leads_to_the_offline_page_and_records_nothing(make_clien
     assert answer.headers["Location"] == "/hors-ligne?tuile=impots"
     html = client.get("/hors-ligne?tuile=impots").page
     assert "Internet ne fonctionne pas pour le moment" in html
-    assert "«\u202fImpôts\u202f» ne peut pas s’ouvrir sans Internet" in html
+    assert "« Impôts » ne peut pas s'ouvrir sans Internet" in html
     assert 'href="/ouvrir/impots">Réessayer' in html
     assert "05 36 49 12 34" in html  # whom to call
     assert events.take(lambda batch: None) == 0

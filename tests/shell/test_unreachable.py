@@ -27,7 +27,7 @@ def test_the_service_is_named_from_the_tile_whose_hosts_include_the_failing_host
     answer = client.get("/injoignable?hote=cfsfc.impots.gouv.fr&cause=serveur&code=503"
                         "&adresse=https://cfsfc.impots.gouv.fr/avis%3Fid%3D1")
     assert answer.status_code == 200
-    page = answer.page
+    page = answer.text
     assert 'data-probleme="service"' in page and 'data-en-ligne="oui"' in page
     assert "Le site des impôts ne répond pas pour le moment</h1>" in page
     assert "Ce n’est pas de votre faute. Vous pouvez réessayer, ou essayer plus tard." in page
@@ -38,21 +38,21 @@ def test_the_service_is_named_from_the_tile_whose_hosts_include_the_failing_host
 
 
 def test_a_shared_host_is_named_after_the_tile_the_resident_came_through(client):
-    page = client.get("/injoignable?hote=oidc.franceconnect.gouv.fr&cause=dns&tuile=caf").page
+    page = client.get("/injoignable?hote=oidc.franceconnect.gouv.fr&cause=dns&tuile=caf").text
     assert "Le site de la CAF ne répond pas pour le moment" in page
     assert 'href="/ouvrir/caf">Réessayer' in page  # no address given: the tile again
 
 
 def test_portal_and_offline_come_from_a_check_made_now(client, check):
     check.mode = "portal"
-    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").page
+    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").text
     assert 'data-probleme="portail"' in page and 'data-en-ligne="non"' in page
     check.mode = "offline"
-    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").page
+    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").text
     assert 'data-probleme="hors-ligne"' in page and 'data-en-ligne="non"' in page
     assert "«\u202fImpôts\u202f» ne peut pas s’ouvrir sans Internet" in page
     check.mode = "online"
-    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").page
+    page = client.get("/injoignable?hote=www.impots.gouv.fr&cause=dns").text
     assert 'data-probleme="service"' in page and 'data-en-ligne="oui"' in page
 
 
@@ -69,14 +69,14 @@ def test_portal_and_offline_come_from_a_check_made_now(client, check):
 def test_hostile_arguments_never_reach_the_page(client, query):
     answer = client.get("/injoignable?" + query)
     assert answer.status_code == 200
-    page = answer.page
+    page = answer.text
     for bad in ("<script>", 'href="https://evil.example', "javascript:", "nimporte", "5000", "../"):
         assert bad not in page
     assert "ne répond pas pour le moment" in page
 
 
 def test_unknown_host_is_this_site(client):
-    page = client.get("/injoignable?hote=www.exemple.org&cause=delai").page
+    page = client.get("/injoignable?hote=www.exemple.org&cause=delai").text
     assert "Ce site ne répond pas pour le moment" in page and 'href="/">Réessayer' in page
     assert "le site met trop de temps à répondre" in page
 
