@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from kiosk.hosts import is_valid_host
 from kiosk.shell.state import shell_state
@@ -29,3 +29,9 @@ def offline():
     tile = state.config.tile(request.args.get("tuile", ""))
     g.return_path = url_for("window_pages.offline", tuile=tile.id) if tile else None
     return render_template("offline.html", tile=tile, mediator=state.config.help.mediator)
+
+
+@blueprint.get("/aide/fermer")
+def close_help():
+    """"Fermer l’aide" of the help shown over a page: the window intercepts it; anywhere else, the home."""
+    return redirect(url_for("home.index"))

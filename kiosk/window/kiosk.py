@@ -11,6 +11,7 @@ closed and destroyed, it is not guarded) and the kiosk's own layout goes in.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -25,20 +26,23 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
 
 from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
-from kiosk.window.chrome import DocumentPicker, IdleQuestion, Notice, Toolbar, install_css  # noqa: E402
+from kiosk.window.chrome import Notice, Toolbar, install_css  # noqa: E402
 from kiosk.window.documents import SessionDocuments  # noqa: E402
+from kiosk.window.help_overlay import HelpOverlay  # noqa: E402
+from kiosk.window.panels import DocumentPicker, EndQuestion, IdleQuestion, MoreActions  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
 from kiosk.window.printing import CupsPrinter  # noqa: E402
-from kiosk.window.session import Action, Session, State  # noqa: E402
+from kiosk.window.session import Action, Session, State, erase_summary  # noqa: E402
+from kiosk.window.text_size import TextSize, shell_display_script  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
 from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+NNBSP = "\u202f"
 INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventType.MOTION_NOTIFY,
                 Gdk.EventType.SCROLL, Gdk.EventType.TOUCH_BEGIN}
-ZOOM_STEP, ZOOM_MIN, ZOOM_MAX = 0.25, 1.0, 3.0
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
 
 
@@ -52,6 +56,12 @@ class KioskWindow:
         self.documents, self.printer, self.windowed, self.clock = documents, printer, windowed, clock
         self.shell_origin = shell_origin.rstrip("/")
         self.home = self.shell_origin + "/"
+        self.farewell = self.shell_origin + "/session-terminee"
+        self.farewell_s = settings.farewell_s
+        self.text = TextSize()
+        self.contrast_wanted: bool | None = None  # a one-off request (tests, benchmark); else the page's own switch
+        self._display_pushed: tuple | None = None
+        self._end_printing = False
         self.rules = config.allowed_hosts
         self.session = Session(settings.idle_warning_after_s or config.idle.warning_after_s,
                                settings.idle_answer_within_s or config.idle.answer_within_s)
@@ -73,6 +83,10 @@ class KioskWindow:
         self.overlay = Gtk.Overlay()
         self.idle_question = IdleQuestion(self.on_still_here)
         self.picker = DocumentPicker()
+        self.more = MoreActions(self.on_toolbar)
+        self.end_question = EndQuestion(on_print=self.on_end_print, on_erase=self.on_end_erase,
+                                        on_continue=self.on_end_continue)
+        self.help = HelpOverlay(self)
         self.transfers = Transfers(documents=documents, printer=printer, notice=self.notice, picker=self.picker,
                                    usb_roots=settings.usb_roots, emit=self._emit)
         self.on_download_started = self.transfers.on_download_started
@@ -81,8 +95,8 @@ class KioskWindow:
         layout.pack_start(self.toolbar, False, False, 0)
         layout.pack_start(self.notice, False, False, 0)
         layout.pack_start(self.overlay, True, True, 0)
-        self.overlay.add_overlay(self.idle_question.widget)
-        self.overlay.add_overlay(self.picker.widget)
+        for panel in (self.more, self.end_question, self.picker, self.idle_question):  # last is on top
+            self.overlay.add_overlay(panel.widget)
         self.window.add(layout)
         self.window.connect("delete-event", self.on_delete)
         self.window.connect("key-press-event", self.on_key)
@@ -98,7 +112,9 @@ class KioskWindow:
         geometry = screen_geometry()
         if self.windowed:
             self.window.set_default_size(*windowed_size(geometry))
+            self.toolbar.fit(windowed_size(geometry)[0])
             return
+        self.toolbar.fit(geometry.width)
         # No window manager on a kiosk: take the whole screen ourselves, then also ask for fullscreen.
         self.window.set_decorated(False)
         self.window.set_size_request(geometry.width, geometry.height)
@@ -112,7 +128,7 @@ class KioskWindow:
         self.window.show_all()
         self.view.grab_focus()
 
-    def _new_view(self) -> WebKit2.WebView:
+    def _new_view(self, first_page: str | None = None) -> WebKit2.WebView:
         self._generation += 1
         self._ping_sent = None
         self.home_ready = False
@@ -120,8 +136,11 @@ class KioskWindow:
         view.connect("load-changed", self.on_load_changed)
         self.overlay.add(view)
         view.show()
-        view.load_uri(self.home)
+        view.load_uri(first_page or self.home)
         return view
+
+    def is_shell_page(self, url: str | None) -> bool:
+        return (url or "").startswith(self.shell_origin + "/")
 
     def on_delete(self, _window, _event) -> bool:
         # The demo window closes (the host's main loop ends with its last window); a locked kiosk cannot.
@@ -157,20 +176,73 @@ class KioskWindow:
     def on_toolbar(self, action: str) -> None:
         self._touch()
         view = self.view
+        if action == "help":
+            if self.help.visible:
+                self.help.close()
+            else:
+                self.more.hide()
+                self.help.open()
+            return
+        if action in ("zoom_in", "zoom_out"):
+            if self.text.step(1 if action == "zoom_in" else -1):
+                self.apply_display(view)
+                if self.help.visible:
+                    self.apply_display(self.help.view)
+            return
+        help_was_open = self.help.visible
+        self.help.close()  # every other button acts on the page behind the help
         if action == "home":
             view.load_uri(self.home)
         elif action == "back":
-            if view.can_go_back():
+            if view.can_go_back() and not help_was_open:  # from the help, "Retour" is back to the page
                 view.go_back()
-        elif action in ("zoom_in", "zoom_out"):
-            step = ZOOM_STEP if action == "zoom_in" else -ZOOM_STEP
-            view.set_zoom_level(min(ZOOM_MAX, max(ZOOM_MIN, view.get_zoom_level() + step)))
         elif action == "print":
             self.transfers.print_page(view)
         elif action == "documents":
             view.load_uri(self.shell_origin + "/documents")
+        elif action == "more":
+            self.more.show()
         elif action == "end":
-            self.end_session(idle=False)
+            self.ask_end()
+
+    # ------------------------------------------------------------------ text size and contrast
+
+    def apply_display(self, view) -> None:
+        """Show ``view``'s page at the session's text level (see text_size.py)."""
+        if view is None:
+            return
+        uri = view.get_uri()
+        if not self.is_shell_page(uri):
+            view.set_zoom_level(self.text.zoom)
+            return
+        view.set_zoom_level(1.0)
+        wanted = (uri, self.text.key, self.contrast_wanted)
+
+        def done(view, result, _data=None):
+            try:
+                answer = view.evaluate_javascript_finish(result).to_string()
+            except GLib.Error:
+                return
+            if answer == "pushed":
+                self._display_pushed = wanted
+            elif answer == "differs":
+                log.warning("the shell did not take the display setting %s; left as it is", self.text.key)
+            else:
+                self._display_pushed = None
+                if self.contrast_wanted is not None and view is self.view:
+                    self.contrast_wanted = None  # done: from now on the shell's cookie keeps it
+
+        push = self._display_pushed != wanted  # pushed once already for this page: only check, never loop
+        view.evaluate_javascript(shell_display_script(self.text.key, self.contrast_wanted, push=push), -1, None, None,
+                                 None, done, None)
+
+    def set_display(self, *, largest: bool | None = None, contrast: bool | None = None) -> None:
+        """Set the text level (normal or largest) and/or contrast, as the resident would (tests, bench)."""
+        if largest is not None:
+            self.text.set_largest() if largest else self.text.reset()
+        self.contrast_wanted = contrast
+        self._display_pushed = None
+        self.apply_display(self.view)
 
     def on_still_here(self) -> None:
         if self.session.still_here(self.clock()) is Action.KEEP:
@@ -182,7 +254,8 @@ class KioskWindow:
         action = self.session.tick(now)
         if action is Action.WARN:
             self._emit(EventKind.IDLE_WARNING)
-            self.picker.hide()
+            for panel in (self.picker, self.more, self.end_question):
+                panel.hide()  # the idle question is the only one left (the help stays under it)
             self.idle_question.show(self.session.seconds_left(now))
         elif action is Action.END_IDLE:
             self.end_session(idle=True)
@@ -192,6 +265,65 @@ class KioskWindow:
 
     # ------------------------------------------------------------------ the end of a session
 
+    def open_site(self) -> str | None:
+        """The name of the service open in the session's view, as the resident knows it."""
+        uri = self.view.get_uri() or ""
+        if not uri or self.is_shell_page(uri) or uri.startswith("about:"):
+            return None
+        tile = self.config.tile(self.current_tile) if self.current_tile else None
+        return tile.label if tile is not None else (urlsplit(uri).hostname or None)
+
+    def ask_end(self, status: str | None = None) -> None:
+        """"Terminer ma session": first the question, listing what will be erased."""
+        self.more.hide()
+        documents = [document for document in self.documents.documents()]
+        can_print = bool(documents) and bool(self.printer.name) and not self._end_printing and status is None
+        self.end_question.show(erase_summary(len(documents), self.open_site()), can_print=can_print, status=status)
+
+    def on_end_continue(self) -> None:
+        self._touch()
+        self.end_question.hide()
+        self.view.grab_focus()
+
+    def on_end_erase(self) -> None:
+        self.end_question.hide()
+        self.end_session(idle=False)
+
+    def on_end_print(self) -> None:
+        """"Imprimer mes documents d’abord": every document of the session to the printer, then ask again."""
+        self._touch()
+        if self._end_printing:
+            return
+        self._end_printing = True
+        paths = [self.documents.path_of(document.path_key) for document in self.documents.documents()]
+        self.end_question.print_first.set_sensitive(False)
+        self.end_question.set_status("Envoi à l’imprimante…")
+        generation = self._generation
+
+        def work():
+            results = [self.printer.print_file(path) for path in paths if path is not None]
+            GLib.idle_add(self._end_printed, results, generation)
+
+        threading.Thread(target=work, name="print-documents", daemon=True).start()
+
+    def _end_printed(self, results, generation: int) -> bool:
+        self._end_printing = False
+        if generation != self._generation:
+            return False  # the session ended meanwhile
+        for result in results:
+            if result.ok:
+                self._emit(EventKind.PAGES_PRINTED, pages=result.pages)
+        pages = sum(result.pages for result in results if result.ok)
+        failed = [result for result in results if not result.ok]
+        if failed:
+            status = failed[0].message
+        else:
+            plural = "s" if pages > 1 else ""
+            status = (f"C’est parti{NNBSP}: {pages} page{plural} à prendre à l’imprimante de la mairie. "
+                      "Prenez vos feuilles, puis choisissez.")
+        self.ask_end(status=status)
+        return False
+
     def end_session(self, *, idle: bool) -> None:
         """Wipe everything the resident left, then show the home screen of a brand-new view."""
         # Even with no session running (no input yet) the view is replaced: it costs ~0.2 s.
@@ -199,12 +331,16 @@ class KioskWindow:
         try:
             if idle:
                 self._emit(EventKind.IDLE_RESET)
+            self.help.discard()  # it shares the old view's web context
             old = self.view
             self.overlay.remove(old)
             destroy_web_view(old)
-            self.view = self._new_view()
+            self.text.reset()
+            self.contrast_wanted, self._display_pushed = None, None
+            self.view = self._new_view(self.farewell)
             self._wipe_started = started
-            self.idle_question.hide()
+            for panel in (self.idle_question, self.more, self.end_question):
+                panel.hide()
             self.transfers.cancel_chooser()
             self.notice.clear()
             self.documents.wipe()
@@ -220,19 +356,39 @@ class KioskWindow:
         duration = self.session.finish(self.clock())
         if duration is not None:
             self._emit(EventKind.SESSION_ENDED, duration_s=round(duration, 1))
-        self.notice.show_message("Votre session est terminée. Tout ce que vous avez fait a été effacé.", 10)
         self.view.grab_focus()
 
     # ------------------------------------------------------------------ WebKit signals
 
     def on_load_changed(self, view, event) -> None:
-        if view is not self.view or event != WebKit2.LoadEvent.FINISHED:
+        if view is not self.view and view is not self.help.view:
             return
-        if view.get_uri() == self.home:
+        if event == WebKit2.LoadEvent.COMMITTED:
+            # Page zoom for other sites, never on the shell's pages (they have their own text sizes).
+            view.set_zoom_level(1.0 if self.is_shell_page(view.get_uri()) else self.text.zoom)
+            if view is self.view and view.get_uri() != self.home:
+                self.home_ready = False  # "the home is on the screen", not "was once"
+            return
+        if event != WebKit2.LoadEvent.FINISHED:
+            return
+        uri = view.get_uri()
+        if self.is_shell_page(uri):
+            self.apply_display(view)
+        if view is not self.view:
+            return
+        if self._wipe_started is not None:  # the new view's first page (normally the session-ended one)
+            self.last_wipe_s = time.monotonic() - self._wipe_started
+            self._wipe_started = None
+        if uri == self.farewell:
+            GLib.timeout_add(int(self.farewell_s * 1000), self._leave_farewell, view)
+        if uri == self.home:
             self.home_ready = True
-            if self._wipe_started is not None:
-                self.last_wipe_s = time.monotonic() - self._wipe_started
-                self._wipe_started = None
+
+    def _leave_farewell(self, view) -> bool:
+        """After the session-ended page, the home, replacing it in the history ("Retour" leads nowhere)."""
+        if view is self.view and view.get_uri() == self.farewell:
+            view.evaluate_javascript(f"location.replace({json.dumps(self.home)})", -1, None, None, None, None, None)
+        return False
 
     def on_decide_policy(self, view, decision, kind) -> bool:
         if kind == WebKit2.PolicyDecisionType.RESPONSE:

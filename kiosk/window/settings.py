@@ -28,6 +28,8 @@ class WindowSettings:
         None, "Override of kiosk.yaml idle.answer_within_s (None: use kiosk.yaml); for tests and the benchmark.")
     ping_interval_s: float = _setting(2.0, "Seconds between two liveness pings of the web process.")
     hang_timeout_s: float = _setting(6.0, "Seconds without an answer to a ping before the web process is declared hung.")
+    farewell_s: float = _setting(
+        8.0, "Seconds the shell's session-ended page stays after a wipe before the home screen comes back.")
     shell_port: int = _setting(0, "Loopback port of the shell served inside the window process (0: any free port).")
 
     def __post_init__(self) -> None:
@@ -40,6 +42,8 @@ class WindowSettings:
             problems.append(f"ping_interval_s must be between 0.2 and 60 seconds, not {self.ping_interval_s!r}")
         if not self.ping_interval_s < self.hang_timeout_s <= 120:
             problems.append(f"hang_timeout_s must be above ping_interval_s and at most 120, not {self.hang_timeout_s!r}")
+        if not 0.1 <= self.farewell_s <= 60:
+            problems.append(f"farewell_s must be between 0.1 and 60 seconds, not {self.farewell_s!r}")
         if not 0 <= self.shell_port < 65536:
             problems.append(f"shell_port must be a TCP port (0-65535), not {self.shell_port!r}")
         if problems:

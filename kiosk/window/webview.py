@@ -23,12 +23,16 @@ from gi.repository import GLib, WebKit2  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-def new_web_view(host) -> WebKit2.WebView:
-    context = WebKit2.WebContext.new_ephemeral()
-    context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
-    context.set_spell_checking_enabled(False)
-    context.set_preferred_languages(["fr-FR", "fr"])
-    context.connect("download-started", host.on_download_started)
+def new_web_view(host, *, context: WebKit2.WebContext | None = None, decide_policy=None) -> WebKit2.WebView:
+    """A guarded view; ``context``: share the web context of another view (its cookies, so the
+    shell's display choices) instead of a new ephemeral one; ``decide_policy``: a stricter guard
+    than the host's."""
+    if context is None:
+        context = WebKit2.WebContext.new_ephemeral()
+        context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
+        context.set_spell_checking_enabled(False)
+        context.set_preferred_languages(["fr-FR", "fr"])
+        context.connect("download-started", host.on_download_started)
     view = WebKit2.WebView(web_context=context)
     settings = view.get_settings()
     settings.set_allow_file_access_from_file_urls(False)
@@ -44,7 +48,7 @@ def new_web_view(host) -> WebKit2.WebView:
     settings.set_enable_media_stream(False)
     settings.set_enable_webrtc(False)
 
-    view.connect("decide-policy", host.on_decide_policy)
+    view.connect("decide-policy", decide_policy or host.on_decide_policy)
     view.connect("create", host.on_create)
     view.connect("load-failed", host.on_load_failed)
     view.connect("load-failed-with-tls-errors", host.on_tls_error)

@@ -157,6 +157,13 @@ class Driver:
         origin = widget.get_toplevel().get_window().get_origin()
         self.click(origin.x + x, origin.y + y)
 
+    def end_session_by_hand(self) -> None:
+        """"Terminer ma session", then "Oui, tout effacer" in the question, with real clicks."""
+        self.click_widget(self.kiosk.toolbar.buttons["end"])
+        self.wait(lambda: self.kiosk.end_question.visible, what="the end-of-session question")
+        self.pump(0.3)
+        self.click_widget(self.kiosk.end_question.erase)
+
     def events(self) -> list[dict]:
         path = self.events_dir / "current.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -196,9 +203,9 @@ class Driver:
         assert toolbar.get_mapped() and toolbar.get_allocation().y == 0
         for button in toolbar.buttons.values():
             assert button.get_mapped() and button.get_allocation().height >= 48
-        # And on the screen itself: the toolbar's dark blue between its two button groups.
+        # And on the screen itself: the toolbar's dark blue (its top edge, above the buttons).
         from gi.repository import Gdk
-        pixel = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), 1000, 40, 1, 1).get_pixels()[:3]
+        pixel = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), 1000, 2, 1, 1).get_pixels()[:3]
         assert tuple(pixel) == (0x14, 0x32, 0x5c), tuple(pixel)
 
 
@@ -223,7 +230,7 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     documents = SessionDocuments(tmp_path_factory.mktemp("documents"))
     usb = tmp_path_factory.mktemp("usb")
     settings = WindowSettings(events_dir=events_dir, documents_dir=documents.folder, usb_roots=(usb,),
-                              ping_interval_s=0.5, hang_timeout_s=2.5)
+                              ping_interval_s=0.5, hang_timeout_s=2.5, farewell_s=0.3)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -249,7 +256,7 @@ def driver(kiosk_session, sites):
     """The kiosk on a fresh session at home; the sites' request logs emptied."""
     kiosk = kiosk_session.kiosk
     kiosk.end_session(idle=False)
-    kiosk_session.wait(lambda: kiosk.home_ready, 10, "the home screen after a wipe")
+    kiosk_session.wait(lambda: kiosk.home_ready, 30, "the home screen after a wipe")
     kiosk_session.pump(0.2)
     kiosk.notice.clear()
     sites.reset()
