@@ -122,8 +122,9 @@ class Driver:
         self.wait(lambda: self.url() == url and not self.kiosk.view.is_loading(), what=f"{url} to load")
         self.pump(0.3)
 
-    def js(self, script: str, timeout: float = 5.0):
-        """Evaluate ``script`` in the page (test-only inspection) and return its value as JSON-decoded text."""
+    def js(self, script: str, timeout: float = 5.0, view=None):
+        """Evaluate ``script`` in the page (test-only inspection) and return its value as JSON-decoded text;
+        ``view``: another web view than the session's (the help)."""
         result = {}
 
         def done(view, task, _data=None):
@@ -133,7 +134,7 @@ class Driver:
             except self.GLib.Error as error:
                 result["error"] = error.message
 
-        self.kiosk.view.evaluate_javascript(script, -1, None, None, None, done, None)
+        (view or self.kiosk.view).evaluate_javascript(script, -1, None, None, None, done, None)
         self.wait(lambda: result, timeout, "a script answer")
         if "error" in result:
             raise AssertionError(f"script failed: {result['error']}")
@@ -146,6 +147,14 @@ class Driver:
     def click(self, x: int, y: int) -> None:
         self.xdotool("mousemove", str(x), str(y), "click", "1")
         self.pump(0.5)
+
+    def click_in_page(self, view, selector: str) -> None:
+        """A real click in the middle of the element ``selector`` of ``view``'s page."""
+        centre = self.js(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();"
+                         " return [r.left + r.width / 2, r.top + r.height / 2]; })()", view=view)
+        x, y = view.translate_coordinates(view.get_toplevel(), int(centre[0]), int(centre[1]))
+        origin = view.get_toplevel().get_window().get_origin()
+        self.click(origin.x + x, origin.y + y)
 
     def click_page_centre(self) -> None:
         self.click(SCREEN[0] // 2, SCREEN[1] // 2 + 60)
