@@ -29,18 +29,18 @@ from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
 from kiosk.window.chrome import Notice, Toolbar, install_css  # noqa: E402
 from kiosk.window.documents import SessionDocuments  # noqa: E402
 from kiosk.window.help_overlay import HelpOverlay  # noqa: E402
-from kiosk.window.panels import DocumentPicker, EndQuestion, IdleQuestion, MoreActions  # noqa: E402
+from kiosk.window.ending import Ending  # noqa: E402
+from kiosk.window.panels import DocumentPicker, IdleQuestion, MoreActions  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
 from kiosk.window.printing import CupsPrinter  # noqa: E402
-from kiosk.window.session import Action, Session, State, erase_summary  # noqa: E402
-from kiosk.window.text_size import TextSize, shell_display_script  # noqa: E402
+from kiosk.window.session import Action, Session, State  # noqa: E402
+from kiosk.window.page_display import PageDisplay  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
 from kiosk.window.webview import destroy_web_view, is_quiet_failure, navigation_request, new_web_view, wants_download  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-NNBSP = "\u202f"
 INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventType.MOTION_NOTIFY,
                 Gdk.EventType.SCROLL, Gdk.EventType.TOUCH_BEGIN}
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
@@ -58,10 +58,8 @@ class KioskWindow:
         self.home = self.shell_origin + "/"
         self.farewell = self.shell_origin + "/session-terminee"
         self.farewell_s = settings.farewell_s
-        self.text = TextSize()
-        self.contrast_wanted: bool | None = None  # a one-off request (tests, benchmark); else the page's own switch
-        self._display_pushed: tuple | None = None
-        self._end_printing = False
+        self.display = PageDisplay(self)
+        self.text = self.display.text
         self.rules = config.allowed_hosts
         self.session = Session(settings.idle_warning_after_s or config.idle.warning_after_s,
                                settings.idle_answer_within_s or config.idle.answer_within_s)
@@ -84,8 +82,8 @@ class KioskWindow:
         self.idle_question = IdleQuestion(self.on_still_here)
         self.picker = DocumentPicker()
         self.more = MoreActions(self.on_toolbar)
-        self.end_question = EndQuestion(on_print=self.on_end_print, on_erase=self.on_end_erase,
-                                        on_continue=self.on_end_continue)
+        self.ending = Ending(self)
+        self.end_question = self.ending.panel
         self.help = HelpOverlay(self)
         self.transfers = Transfers(documents=documents, printer=printer, notice=self.notice, picker=self.picker,
                                    usb_roots=settings.usb_roots, emit=self._emit)
@@ -208,41 +206,11 @@ class KioskWindow:
     # ------------------------------------------------------------------ text size and contrast
 
     def apply_display(self, view) -> None:
-        """Show ``view``'s page at the session's text level (see text_size.py)."""
-        if view is None:
-            return
-        uri = view.get_uri()
-        if not self.is_shell_page(uri):
-            view.set_zoom_level(self.text.zoom)
-            return
-        view.set_zoom_level(1.0)
-        wanted = (uri, self.text.key, self.contrast_wanted)
-
-        def done(view, result, _data=None):
-            try:
-                answer = view.evaluate_javascript_finish(result).to_string()
-            except GLib.Error:
-                return
-            if answer == "pushed":
-                self._display_pushed = wanted
-            elif answer == "differs":
-                log.warning("the shell did not take the display setting %s; left as it is", self.text.key)
-            else:
-                self._display_pushed = None
-                if self.contrast_wanted is not None and view is self.view:
-                    self.contrast_wanted = None  # done: from now on the shell's cookie keeps it
-
-        push = self._display_pushed != wanted  # pushed once already for this page: only check, never loop
-        view.evaluate_javascript(shell_display_script(self.text.key, self.contrast_wanted, push=push), -1, None, None,
-                                 None, done, None)
+        self.display.apply(view)
 
     def set_display(self, *, largest: bool | None = None, contrast: bool | None = None) -> None:
-        """Set the text level (normal or largest) and/or contrast, as the resident would (tests, bench)."""
-        if largest is not None:
-            self.text.set_largest() if largest else self.text.reset()
-        self.contrast_wanted = contrast
-        self._display_pushed = None
-        self.apply_display(self.view)
+        """Normal or largest text and/or contrast, as the resident would set them (tests, benchmark)."""
+        self.display.set(largest=largest, contrast=contrast)
 
     def on_still_here(self) -> None:
         if self.session.still_here(self.clock()) is Action.KEEP:
@@ -265,64 +233,14 @@ class KioskWindow:
 
     # ------------------------------------------------------------------ the end of a session
 
-    def open_site(self) -> str | None:
-        """The name of the service open in the session's view, as the resident knows it."""
-        uri = self.view.get_uri() or ""
-        if not uri or self.is_shell_page(uri) or uri.startswith("about:"):
-            return None
-        tile = self.config.tile(self.current_tile) if self.current_tile else None
-        return tile.label if tile is not None else (urlsplit(uri).hostname or None)
-
     def ask_end(self, status: str | None = None) -> None:
-        """"Terminer ma session": first the question, listing what will be erased."""
+        """"Terminer ma session": first the question (ending.py)."""
         self.more.hide()
-        documents = [document for document in self.documents.documents()]
-        can_print = bool(documents) and bool(self.printer.name) and not self._end_printing and status is None
-        self.end_question.show(erase_summary(len(documents), self.open_site()), can_print=can_print, status=status)
-
-    def on_end_continue(self) -> None:
-        self._touch()
-        self.end_question.hide()
-        self.view.grab_focus()
+        self.ending.ask(status)
 
     def on_end_erase(self) -> None:
-        self.end_question.hide()
-        self.end_session(idle=False)
-
-    def on_end_print(self) -> None:
-        """"Imprimer mes documents d’abord": every document of the session to the printer, then ask again."""
-        self._touch()
-        if self._end_printing:
-            return
-        self._end_printing = True
-        paths = [self.documents.path_of(document.path_key) for document in self.documents.documents()]
-        self.end_question.print_first.set_sensitive(False)
-        self.end_question.set_status("Envoi à l’imprimante…")
-        generation = self._generation
-
-        def work():
-            results = [self.printer.print_file(path) for path in paths if path is not None]
-            GLib.idle_add(self._end_printed, results, generation)
-
-        threading.Thread(target=work, name="print-documents", daemon=True).start()
-
-    def _end_printed(self, results, generation: int) -> bool:
-        self._end_printing = False
-        if generation != self._generation:
-            return False  # the session ended meanwhile
-        for result in results:
-            if result.ok:
-                self._emit(EventKind.PAGES_PRINTED, pages=result.pages)
-        pages = sum(result.pages for result in results if result.ok)
-        failed = [result for result in results if not result.ok]
-        if failed:
-            status = failed[0].message
-        else:
-            plural = "s" if pages > 1 else ""
-            status = (f"C’est parti{NNBSP}: {pages} page{plural} à prendre à l’imprimante de la mairie. "
-                      "Prenez vos feuilles, puis choisissez.")
-        self.ask_end(status=status)
-        return False
+        """The question's "Oui, tout effacer"."""
+        self.ending.erase()
 
     def end_session(self, *, idle: bool) -> None:
         """Wipe everything the resident left, then show the home screen of a brand-new view."""
@@ -335,8 +253,7 @@ class KioskWindow:
             old = self.view
             self.overlay.remove(old)
             destroy_web_view(old)
-            self.text.reset()
-            self.contrast_wanted, self._display_pushed = None, None
+            self.display.reset()
             self.view = self._new_view(self.farewell)
             self._wipe_started = started
             for panel in (self.idle_question, self.more, self.end_question):
