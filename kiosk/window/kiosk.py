@@ -46,6 +46,15 @@ INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventTy
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
 
 
+def _cover_the_page(overlay, _child):
+    """Every overlay (help, backdrops of panels) covers exactly the page's area, never more: a panel's
+    natural height (wrapped text) must not push it off a small screen."""
+    allocation = overlay.get_allocation()
+    area = Gdk.Rectangle()
+    area.x, area.y, area.width, area.height = 0, 0, allocation.width, allocation.height
+    return True, area
+
+
 class KioskWindow:
     def __init__(self, config, settings, *, shell_origin: str, events: EventLog, documents: SessionDocuments,
                  printer: CupsPrinter, windowed: bool = False, clock=time.monotonic,
@@ -79,6 +88,7 @@ class KioskWindow:
         self.toolbar = Toolbar(self.on_toolbar)
         self.notice = Notice()
         self.overlay = Gtk.Overlay()
+        self.overlay.connect("get-child-position", _cover_the_page)
         self.idle_question = IdleQuestion(self.on_still_here)
         self.picker = DocumentPicker()
         self.more = MoreActions(self.on_toolbar)
@@ -343,8 +353,8 @@ class KioskWindow:
         if verdict.verdict is Verdict.REFUSE_PAGE:
             GLib.idle_add(self._load_if_current, view, refusal_page(self.shell_origin, verdict.host))
         elif user_initiated and verdict.host is None:
-            self.notice.show_message("Ce lien ouvre une autre application (courriel, téléphone, fichier) : "
-                                     "ce n'est pas possible sur ce point numérique.")
+            self.notice.show_message("Ce lien ouvre une autre application (courriel, téléphone, fichier) : "
+                                     "ce n’est pas possible sur ce point numérique.")
 
     def _load_if_current(self, view, url: str) -> bool:
         if view is self.view:
@@ -407,7 +417,7 @@ class KioskWindow:
         return True
 
     def on_page_print(self, _view, _operation) -> bool:
-        self.notice.show_message("Pour imprimer, touchez « Imprimer » en haut de l'écran.")
+        self.notice.show_message("Pour imprimer, touchez « Imprimer » en haut de l’écran.")
         return True
 
     # ------------------------------------------------------------------ events

@@ -36,7 +36,7 @@ class Transfers:
         destination = self.documents.destination_for(suggested or "")
         if destination is None:
             download.cancel()
-            self.notice.show_message("Ce type de fichier n'est pas accepté sur ce point numérique. "
+            self.notice.show_message("Ce type de fichier n’est pas accepté sur ce point numérique. "
                                      "Seuls les documents PDF, les images et les textes sont gardés.")
             return True
         download.set_allow_overwrite(False)
@@ -46,7 +46,7 @@ class Transfers:
     def on_download_finished(self, download) -> None:
         destination = download.get_destination()
         if destination and self.documents.folder in Path(GLib.filename_from_uri(destination)[0]).parents:
-            self.notice.show_message("Document enregistré. Retrouvez-le dans « Mes documents ».")
+            self.notice.show_message("Document enregistré. Retrouvez-le dans « Mes documents ».")
 
     # ------------------------------------------------------------------ uploads
 
@@ -89,7 +89,7 @@ class Transfers:
         print_settings.set(Gtk.PRINT_SETTINGS_OUTPUT_URI, GLib.filename_to_uri(str(target), None))
         operation.set_print_settings(print_settings)
         operation.connect("finished", lambda _op: self._send_to_printer(target))
-        operation.connect("failed", lambda _op, _error: self._print_done(None, "L'impression n'a pas pu se préparer."))
+        operation.connect("failed", lambda _op, _error: self._print_done(None, "L’impression n’a pas pu se préparer."))
         self.notice.show_message("Impression en préparation…")
         operation.print_()
 

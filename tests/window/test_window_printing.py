@@ -16,7 +16,7 @@ from kiosk.window.printing import JOB_TITLE, CupsPrinter
 
 pytestmark = pytest.mark.window
 
-PRINTED = "C'est parti : 2 pages à prendre à l'imprimante de la mairie."
+PRINTED = "C’est parti : 2 pages à prendre à l’imprimante de la mairie."
 
 
 @pytest.fixture
