@@ -46,13 +46,12 @@ INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventTy
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
 
 
-def _cover_the_page(overlay, _child):
+def _cover_the_page(overlay, _child, area) -> bool:
     """Every overlay (help, backdrops of panels) covers exactly the page's area, never more: a panel's
-    natural height (wrapped text) must not push it off a small screen."""
+    natural height (wrapped text) must not push it off a small screen. ``area`` is filled in place."""
     allocation = overlay.get_allocation()
-    area = Gdk.Rectangle()
     area.x, area.y, area.width, area.height = 0, 0, allocation.width, allocation.height
-    return True, area
+    return True
 
 
 class KioskWindow:

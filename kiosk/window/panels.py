@@ -24,11 +24,11 @@ def _label(text: str, css_class: str, chars: int = 40) -> Gtk.Label:
     return label
 
 
-def _button(text: str, *classes: str) -> Gtk.Button:
+def _button(text: str, *classes: str, big: bool = True) -> Gtk.Button:
     button = Gtk.Button(label=text)
     button.get_child().set_line_wrap(True)   # a long label wraps instead of widening the panel
     button.get_child().set_justify(Gtk.Justification.CENTER)
-    for css_class in ("big", *classes):
+    for css_class in (("big",) if big else ()) + classes:
         button.get_style_context().add_class(css_class)
     return button
 
@@ -145,11 +145,11 @@ class MoreActions(_Overlay):
         self.widget, panel, _ = _panel("Autres actions")
         self.buttons: dict[str, Gtk.Button] = {}
         for name in SECONDARY:
-            button = _button(full_label(name), "quiet")
+            button = _button(full_label(name), "quiet", big=False)  # five buttons: 48 px each fit 800x600
             button.connect("clicked", lambda _button, action=name: (self.hide(), on_action(action)))
             panel.pack_start(button, False, False, 0)
             self.buttons[name] = button
-        self.close = _button("Fermer")
+        self.close = _button("Fermer", big=False)
         self.close.connect("clicked", lambda _button: self.hide())
         panel.pack_start(self.close, False, False, 0)
 
