@@ -252,7 +252,7 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory):
     kiosk.show()
     driver = Driver(kiosk, events_dir, xvfb)
     driver.usb = usb
-    driver.wait(lambda: kiosk.home_ready, 20, "the home screen")
+    driver.wait(lambda: kiosk.home_ready, 60, "the home screen")
     yield driver
     kiosk.window.destroy()
     driver.pump(0.2)
