@@ -56,6 +56,7 @@ SECONDARY = tuple(name for name, _full, _short in TOOLBAR_BUTTONS if name not in
 LAYOUTS = ("complet", "court", "plus")        # widest first
 MORE_LABEL = "Plus…"
 SPACING = 8
+BUTTON_MIN_WIDTH = 48                         # the CSS min-width of a toolbar button
 
 
 def install_css() -> None:
@@ -111,11 +112,14 @@ class Toolbar(Gtk.Box):
 
     @staticmethod
     def _button_width(button: Gtk.Button, text: str) -> int:
-        label = button.get_child()
-        natural = button.get_preferred_width()[1]
-        current = label.get_preferred_width()[1]
-        text_width = label.create_pango_layout(text).get_pixel_size()[0]
-        return natural - current + text_width
+        """A button's width with ``text``, from its CSS box and its font: the same whether the button
+        is shown or hidden (GTK measures a hidden widget as 0 wide, which made layouts flip-flop)."""
+        style = button.get_style_context()
+        state = style.get_state()
+        padding, border, margin = style.get_padding(state), style.get_border(state), style.get_margin(state)
+        text_width = button.get_child().create_pango_layout(text).get_pixel_size()[0]
+        box = padding.left + padding.right + border.left + border.right + margin.left + margin.right
+        return max(BUTTON_MIN_WIDTH, text_width + box)
 
     def layout_for(self, width: int) -> str:
         for layout in LAYOUTS:
