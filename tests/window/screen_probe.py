@@ -82,7 +82,7 @@ def probe(kiosk, work: Path, cases: str):
             name = f"{'largest' if largest else 'normal'}-{'contrast' if contrast else 'plain'}"
             kiosk.set_display(largest=largest, contrast=contrast)
             key = kiosk.text.key
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while True:
                 yield ("sleep", 0.3)
                 page = yield ("js", kiosk.view, MEASURE_HOME)
@@ -145,7 +145,9 @@ def probe(kiosk, work: Path, cases: str):
         say({"case": f"panel-{name}", "screen": [screen.width, screen.height],
              "panel": on_screen(box, kiosk.window), "area": on_screen(kiosk.overlay, kiosk.window),
              "min_size": [box.get_preferred_width()[0], box.get_preferred_height()[0]],
-             "buttons": buttons, "screenshot": str(shot)})
+             "buttons": buttons, "toolbar_layout": kiosk.toolbar.layout,
+             "toolbar_buttons": [on_screen(button, kiosk.window) for button in kiosk.toolbar.visible_buttons().values()],
+             "screenshot": str(shot)})
         panel.hide()
     kiosk.documents.wipe()
 
@@ -222,7 +224,9 @@ def main() -> int:
 
     documents = work / "documents"
     documents.mkdir(exist_ok=True)
-    settings = WindowSettings(events_dir=work / "events", documents_dir=documents, farewell_s=0.5)
+    # Not a hang test: on a loaded machine a page may take longer than the hang detector's 6 s.
+    settings = WindowSettings(events_dir=work / "events", documents_dir=documents, farewell_s=0.5,
+                              ping_interval_s=5.0, hang_timeout_s=120.0)
 
     def on_show(kiosk) -> None:
         Runner(probe(kiosk, work, cases)).start()

@@ -88,6 +88,9 @@ def test_the_window_fits_every_screen(width, height, tmp_path):
         for key, button in buttons.items():
             assert inside(button["rect"], width, height), (where, key, button)
             assert button["rect"][3] >= 48, (where, key, button)
+        rects = sorted(button["rect"] for button in buttons.values())
+        for left, right in zip(rects, rects[1:]):
+            assert left[0] + left[2] <= right[0], (where, "toolbar buttons overlap", left, right)
         if width >= 1024:
             assert case["toolbar"][3] <= 80, (where, case["toolbar"])
         page = case["page"]
@@ -114,5 +117,9 @@ def test_the_window_fits_every_screen(width, height, tmp_path):
             assert record["min_size"][0] <= area[2] and record["min_size"][1] <= area[3], (where, record)
             for button in record["buttons"]:
                 assert inside(button, width, height) and button[3] >= 48, (where, button)
+            # The toolbar keeps the layout it had on the home (no flip-flop), its buttons on the screen.
+            assert record["toolbar_layout"] == home["normal-plain"]["toolbar_layout"], where
+            for button in record["toolbar_buttons"]:
+                assert inside(button, width, height), (where, "toolbar", button)
     if problems:
         pytest.skip("the home has no [data-featured-tile] yet (the shell branch adds them): " + "; ".join(problems))
