@@ -13,13 +13,18 @@ in Debian's Chromium through Playwright, and prints one JSON line:
 - server_ms_median: median time of 200 GET / (client-measured over loopback: connect, send, read the
   whole answer; one fresh connection per request), with server_ms_p95;
 - baseline_static_ms_median: the same measure for a small static file of the same server (the floor
-  of this server and client, side by side in the same run).
+  of this server and client, side by side in the same run);
+- visible_tiles_1024x768 / visible_tiles_1024x768_largest: "à la une" tiles (``[data-featured-tile]``)
+  fully visible without scrolling in the REAL kiosk window (``kiosk run``'s path, toolbar included)
+  on a 1024x768 Xvfb, at normal text and at the largest text size (tests/window/screen_probe.py);
+  featured_tiles_1024x768: how many featured tiles the home has.
 
-The shell's connectivity probe is pointed at a loopback socket (KIOSK_SHELL_PROBE_*), so the page
+The shell's connectivity check is pointed at a loopback check server (KIOSK_SHELL_PROBE_*), so the page
 is the "online" one and nothing leaves the machine.
 
 Targets (issues 2 and 10): tiles >= 6 (≥ 4 at the largest text), all_services_tiles >= 20,
-external_requests = 0, bytes <= 150000, server_ms_median <= 20.
+external_requests = 0, bytes <= 150000, server_ms_median <= 20; in the real window at 1024×768:
+visible_tiles_1024x768 >= 6, visible_tiles_1024x768_largest >= 4.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+from connectivity_check import ConnectivityCheck  # noqa: E402  (a loopback check server the shell trusts)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -49,8 +56,8 @@ def free_port() -> int:
 
 
 def start_shell(port: int, probe_port: int) -> subprocess.Popen:
-    # The connectivity probe aims at a loopback socket that accepts: the page renders "online"
-    # (every tile active) without this benchmark reaching beyond the machine.
+    # The connectivity check aims at a loopback server answering what the shell expects: the page
+    # renders "online" (every tile active) without this benchmark reaching beyond the machine.
     # in_kiosk_window: the pages as the kiosk window shows them (its toolbar has Accueil and the text sizes).
     environ = {**os.environ, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": str(probe_port),
                "KIOSK_SHELL_IN_KIOSK_WINDOW": "true"}
@@ -143,12 +150,43 @@ def visible_featured_tiles(page, base: str, size: str) -> int:
         return box.top >= 0 && box.left >= 0 && box.bottom <= innerHeight && box.right <= innerWidth; }).length""")
 
 
+def visible_tiles_in_the_window(width: int = 1024, height: int = 768) -> dict:
+    """Run the window probe on an Xvfb of that size; count featured tiles fully in the visible area."""
+    import tempfile
+
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = ":" + pipe.readline().strip()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-home-") as work:
+            done = subprocess.run([sys.executable, str(REPO / "tests" / "window" / "screen_probe.py"),
+                                   str(REPO / "config" / "demo"), work, "--cases", "home"],
+                                  env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=600)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    cases = {record["case"]: record for record in map(json.loads, filter(lambda line: line.startswith("{"),
+                                                                          done.stdout.splitlines()))}
+    if "DONE" not in cases:
+        raise SystemExit(f"the window probe failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+
+    def visible(case: str) -> int:
+        page = cases[case]["page"]
+        return sum(1 for left, top, right, bottom in page["tiles"]
+                   if left >= 0 and top >= 0 and right <= page["width"] and bottom <= page["height"])
+
+    suffix = f"{width}x{height}"
+    return {f"visible_tiles_{suffix}": visible("normal-plain"), f"visible_tiles_{suffix}_largest": visible("largest-plain"),
+            f"featured_tiles_{suffix}": len(cases["normal-plain"]["page"]["tiles"])}
+
+
 def main() -> int:
     port = free_port()
-    probe_target = socket.socket()
-    probe_target.bind(("127.0.0.1", 0))
-    probe_target.listen(64)
-    process = start_shell(port, probe_target.getsockname()[1])
+    check = ConnectivityCheck.start("online")
+    process = start_shell(port, check.port)
     try:
         page = load_in_chromium(f"http://127.0.0.1:{port}/")
         home_median, home_p95 = median_ms(port, "/")
@@ -157,17 +195,19 @@ def main() -> int:
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
-        probe_target.close()
+        check.stop()
+    window = visible_tiles_in_the_window()
     result = {
         **page,
         "server_ms_median": round(home_median, 2),
         "server_ms_p95": round(home_p95, 2),
         "baseline_static_ms_median": round(static_median, 2),
         "server_ms_method": f"client-measured over loopback, {SAMPLES} GET / on fresh connections",
+        **window,
         "targets_met": page["tiles"] >= 6 and page["all_services_tiles"] >= 20 and page["external_requests"] == 0
                        and page["bytes"] <= 150000 and home_median <= 20
-                       and page["visible_tiles_1024x688_chromium"] >= 6
-                       and page["visible_tiles_1024x688_chromium_largest_text"] >= 4,
+                       and window["visible_tiles_1024x768"] >= 6
+                       and window["visible_tiles_1024x768_largest"] >= 4,
     }
     print(json.dumps(result, ensure_ascii=False))
     return 0

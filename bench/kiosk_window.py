@@ -8,12 +8,20 @@ processes) at home and after the 10 sessions.
 Baseline: /usr/bin/chromium --kiosk on the same home page (served by the same shell), from launch to
 the page's load event (performance.timing.loadEventEnd), and the PSS of its process tree.
 
+Each side is launched ``--samples N`` times (default 5), alternating kiosk and Chromium, and every
+figure is the median over the samples (wipe_s: the median of every wipe of every sample, wipe_max_s
+the worst). "Terminer ma session" now asks first: the bench answers "Oui, tout effacer" (the
+question's own handler) and times the wipe up to the new view's first page (the shell's
+session-ended page, shown here 0.5 s before the home comes back).
+
 Prints one JSON line: launch_s, wipe_s, pss_mb, pss_after_10_sessions_mb, chromium_launch_s,
-chromium_pss_mb (and wipe_max_s). Run: .venv/bin/python bench/kiosk_window.py
+chromium_pss_mb (and wipe_max_s, samples, and the per-sample launch times).
+Run: .venv/bin/python bench/kiosk_window.py [--samples N]
 """
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import json
 import os
@@ -102,7 +110,7 @@ def child(config_dir: str, events_dir: str) -> int:
             if state["waiting"] == "home" and view.get_uri() == kiosk.home:
                 state["waiting"] = None
                 say(f"HOME {time.time()}")
-            elif state["waiting"] == "wipe" and view.get_uri() == kiosk.home:
+            elif state["waiting"] == "wipe":  # the new view's first page: the session-ended page
                 state["waiting"] = None
                 say(f"WIPED {time.monotonic() - state['wipe_started']}")
             elif state["waiting"] == "visit" and view.get_uri() != kiosk.home:
@@ -118,7 +126,8 @@ def child(config_dir: str, events_dir: str) -> int:
                 kiosk.view.load_uri(line.split(" ", 1)[1])
             elif line == "end":
                 state["waiting"], state["wipe_started"] = "wipe", time.monotonic()
-                kiosk.on_toolbar("end")  # the button's own handler
+                kiosk.on_toolbar("end")  # the button's own handler: the question
+                kiosk.on_end_erase()     # "Oui, tout effacer"
                 kiosk.view.connect("load-changed", finished)
             return bool(line)
 
@@ -128,12 +137,13 @@ def child(config_dir: str, events_dir: str) -> int:
             say(f"HOME {time.time()}")
         GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.PRIORITY_DEFAULT, GLib.IOCondition.IN, command)
 
-    settings = WindowSettings(events_dir=Path(events_dir))
+    settings = WindowSettings(events_dir=Path(events_dir), farewell_s=0.5)
     return run(load_config(config_dir), settings, on_show=on_show)
 
 
 def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) -> dict:
     # The shell's connectivity probe aims at a closed loopback port: the bench stays on this machine.
+    work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DISPLAY": display, "KIOSK_SHELL_PROBE_HOST": "127.0.0.1", "KIOSK_SHELL_PROBE_PORT": "9"}
     started = time.time()
     process = subprocess.Popen([sys.executable, __file__, "--child", str(config_dir), str(work / "events")], env=env,
@@ -166,8 +176,7 @@ def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) ->
     finally:
         process.terminate()
         process.communicate(timeout=20)
-    return {"launch_s": round(launch_s, 3), "wipe_s": round(statistics.median(wipes), 3),
-            "wipe_max_s": round(max(wipes), 3), "pss_mb": pss_mb, "pss_after_10_sessions_mb": pss_after}
+    return {"launch_s": round(launch_s, 3), "wipes": wipes, "pss_mb": pss_mb, "pss_after_10_sessions_mb": pss_after}
 
 
 # ---------------------------------------------------------------- the baseline: Chromium --kiosk
@@ -175,6 +184,7 @@ def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) ->
 def bench_chromium(display: str, home_url: str, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
+    work.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {**os.environ, "DISPLAY": display}
     args = [CHROMIUM, "--kiosk", "--no-first-run", "--no-default-browser-check", "--noerrdialogs",
@@ -229,9 +239,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def median(samples: list[dict], key: str) -> float:
+    return round(statistics.median(sample[key] for sample in samples), 3)
+
+
 def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         return child(sys.argv[2], sys.argv[3])
+    parser = argparse.ArgumentParser(description="Kiosk window against Chromium --kiosk, alternating launches.")
+    parser.add_argument("--samples", type=int, default=5, help="launches of each side (default 5, at least 1)")
+    arguments = parser.parse_args()
+    if arguments.samples < 1:
+        parser.error("--samples must be at least 1")
     from werkzeug.serving import make_server
 
     from kiosk.config import load_config
@@ -248,16 +267,27 @@ def main() -> int:
         config_dir = write_config(work / "config", service_url, printer=None)
         shell = make_server("127.0.0.1", 0, create_app(load_config(config_dir)), threaded=True)
         threading.Thread(target=shell.serve_forever, daemon=True).start()
+        kiosk_samples, chromium_samples = [], []
         try:
-            result = bench_kiosk(display, config_dir, service_url, work)
-            result.update(bench_chromium(display, f"http://127.0.0.1:{shell.server_port}/", work))
+            for index in range(arguments.samples):  # alternating, so a change of load hits both sides
+                kiosk_samples.append(bench_kiosk(display, config_dir, service_url, work / f"kiosk-{index}"))
+                chromium_samples.append(bench_chromium(display, f"http://127.0.0.1:{shell.server_port}/",
+                                                       work / f"chromium-{index}"))
         finally:
             shell.shutdown()
             service.shutdown()
             xvfb.terminate()
             xvfb.wait(timeout=10)
-    order = ["launch_s", "wipe_s", "pss_mb", "pss_after_10_sessions_mb", "chromium_launch_s", "chromium_pss_mb", "wipe_max_s"]
-    print(json.dumps({key: result[key] for key in order}))
+    wipes = [wipe for sample in kiosk_samples for wipe in sample["wipes"]]
+    result = {"launch_s": median(kiosk_samples, "launch_s"), "wipe_s": round(statistics.median(wipes), 3),
+              "pss_mb": median(kiosk_samples, "pss_mb"),
+              "pss_after_10_sessions_mb": median(kiosk_samples, "pss_after_10_sessions_mb"),
+              "chromium_launch_s": median(chromium_samples, "chromium_launch_s"),
+              "chromium_pss_mb": median(chromium_samples, "chromium_pss_mb"), "wipe_max_s": round(max(wipes), 3),
+              "samples": arguments.samples,
+              "launch_s_samples": [sample["launch_s"] for sample in kiosk_samples],
+              "chromium_launch_s_samples": [sample["chromium_launch_s"] for sample in chromium_samples]}
+    print(json.dumps(result))
     return 0
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 JOB_TITLE = "point-numerique"
-NO_PRINTER = ("Ce point numérique n'a pas d'imprimante. "
-              "Demandez à l'accueil de la mairie : on peut vous aider à imprimer.")
-PRINTER_DOWN = ("L'imprimante ne répond pas (éteinte, sans papier ou débranchée). "
-                "Demandez de l'aide à l'accueil de la mairie.")
-UNREADABLE = "Ce document ne peut pas être imprimé. Demandez de l'aide à l'accueil de la mairie."
+NO_PRINTER = ("Ce point numérique n’a pas d’imprimante. "
+              "Demandez à l’accueil de la mairie : on peut vous aider à imprimer.")
+PRINTER_DOWN = ("L’imprimante ne répond pas (éteinte, sans papier ou débranchée). "
+                "Demandez de l’aide à l’accueil de la mairie.")
+UNREADABLE = "Ce document ne peut pas être imprimé. Demandez de l’aide à l’accueil de la mairie."
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class CupsPrinter:
             log.error("lp refused a job for %s: %s", self.name, done.stderr.strip()[:200])
             return PrintResult(False, 0, PRINTER_DOWN)
         plural = "s" if pages > 1 else ""
-        return PrintResult(True, pages, f"C'est parti : {pages} page{plural} à prendre à l'imprimante de la mairie.")
+        return PrintResult(True, pages, f"C’est parti : {pages} page{plural} à prendre à l’imprimante de la mairie.")
 
     def cancel_pending(self) -> None:
         """Cancel this kiosk's jobs still waiting (end of session). Never raises."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from kiosk.hosts import is_valid_host
 from kiosk.shell.state import shell_state
@@ -32,3 +32,9 @@ def offline():
     g.return_path = url_for("window_pages.offline", tuile=tile.id) if tile else None
     retry = url_for("home.open_tile", tile_id=tile.id) if tile else url_for("home.index")
     return render_connection_problem(state.probe.status().state, tile, retry)
+
+
+@blueprint.get("/aide/fermer")
+def close_help():
+    """"Fermer l’aide" of the help shown over a page: the window intercepts it; anywhere else, the home."""
+    return redirect(url_for("home.index"))

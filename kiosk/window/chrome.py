@@ -1,6 +1,12 @@
-"""The native parts around the web view: the toolbar, the notice line, the idle question and the
-document picker. They are GTK widgets, not HTML injected into pages: a page cannot cover, restyle
-or remove them, whatever its Content-Security-Policy or its broken scripts.
+"""The native toolbar and the notice line above the web view. They are GTK widgets, not HTML
+injected into pages: a page cannot cover, restyle or remove them, whatever its
+Content-Security-Policy or its broken scripts.
+
+The toolbar fits the screen it is on (from 800 px wide up): it picks the widest of its layouts
+that fits its allocated width ("complet": every button with its full label; "court": shorter
+labels; "plus": the four essential buttons and a "Plus" button opening the others in a panel).
+"Accueil", "Retour", "Aide" and "Terminer" are in every layout, with their text. Its minimum
+width is the narrowest layout's, so it never asks the window for more width than a screen has.
 """
 
 from __future__ import annotations
@@ -14,26 +20,43 @@ from gi.repository import Gdk, GLib, Gtk  # noqa: E402
 CSS = b"""
 #kiosk-toolbar { background-color: #14325c; padding: 6px 8px; }
 #kiosk-toolbar button { background-image: none; background-color: #ffffff; color: #14325c; border: 2px solid #ffffff;
-  border-radius: 6px; font-size: 18px; font-weight: bold; min-height: 48px; min-width: 48px; padding: 0 14px; }
+  border-radius: 6px; font-size: 18px; font-weight: bold; min-height: 48px; min-width: 48px; padding: 0 12px; }
 #kiosk-toolbar button:hover { background-color: #e3ecf7; }
 #kiosk-toolbar button:focus, .kiosk-panel button:focus { outline: 4px solid #ffbf47; outline-offset: 2px; }
-#kiosk-toolbar button.end { background-color: #b3261e; color: #ffffff; border-color: #ffffff; }
+#kiosk-toolbar button.end, .kiosk-panel button.end { background-color: #b3261e; color: #ffffff; border-color: #ffffff; }
+#kiosk-toolbar button.help { background-color: #ffbf47; color: #1a1a1a; border-color: #ffbf47; }
+#kiosk-toolbar button.help.open { background-color: #ffffff; color: #14325c; }
 #kiosk-notice { background-color: #fff4d6; color: #1a1a1a; padding: 8px 16px; border-bottom: 2px solid #14325c; }
 #kiosk-notice label { font-size: 20px; }
 #kiosk-notice button, .kiosk-panel button { background-image: none; background-color: #14325c; color: #ffffff;
   font-size: 20px; font-weight: bold; min-height: 48px; padding: 0 20px; border-radius: 6px; }
 .kiosk-backdrop { background-color: rgba(10, 20, 40, 0.72); }
-.kiosk-panel { background-color: #ffffff; color: #1a1a1a; border-radius: 12px; padding: 40px; }
-.kiosk-panel .title { font-size: 40px; font-weight: bold; }
+.kiosk-panel { background-color: #ffffff; color: #1a1a1a; border-radius: 12px; padding: 32px; }
+.kiosk-panel .title { font-size: 34px; font-weight: bold; }
 .kiosk-panel .text { font-size: 22px; }
-.kiosk-panel button.big { font-size: 28px; min-height: 72px; padding: 0 40px; }
-.kiosk-panel button.document { background-color: #e3ecf7; color: #14325c; border: 2px solid #14325c; }
+.kiosk-panel button.big { font-size: 24px; min-height: 64px; padding: 0 28px; }
+.kiosk-panel button.document, .kiosk-panel button.quiet { background-color: #e3ecf7; color: #14325c;
+  border: 2px solid #14325c; }
 """
 
+# name, full label, short label. Order is the order on screen; END_GROUP goes to the right.
 TOOLBAR_BUTTONS = (
-    ("home", "Accueil"), ("back", "Retour"), ("zoom_in", "Texte plus grand"), ("zoom_out", "Texte plus petit"),
-    ("print", "Imprimer"), ("documents", "Mes documents"), ("end", "Terminer ma session"),
+    ("home", "Accueil", "Accueil"),
+    ("back", "Retour", "Retour"),
+    ("zoom_in", "Texte plus grand", "Texte +"),
+    ("zoom_out", "Texte plus petit", "Texte −"),
+    ("print", "Imprimer", "Imprimer"),
+    ("documents", "Mes documents", "Documents"),
+    ("help", "Aide", "Aide"),
+    ("end", "Terminer ma session", "Terminer"),
 )
+END_GROUP = ("help", "end")
+ESSENTIAL = ("home", "back", "help", "end")   # always on the toolbar, with their text
+SECONDARY = tuple(name for name, _full, _short in TOOLBAR_BUTTONS if name not in ESSENTIAL)
+LAYOUTS = ("complet", "court", "plus")        # widest first
+MORE_LABEL = "Plus…"
+SPACING = 8
+BUTTON_MIN_WIDTH = 48                         # the CSS min-width of a toolbar button
 
 
 def install_css() -> None:
@@ -42,22 +65,109 @@ def install_css() -> None:
     Gtk.StyleContext.add_provider_for_screen(Gdk.Screen.get_default(), provider, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
 
 
+def full_label(name: str) -> str:
+    return next(full for key, full, _short in TOOLBAR_BUTTONS if key == name)
+
+
 class Toolbar(Gtk.Box):
-    """One row of big buttons; ``on_action(name)`` is called with a name of TOOLBAR_BUTTONS."""
+    """One row of big buttons; ``on_action(name)`` is called with a name of TOOLBAR_BUTTONS or "more"."""
 
     def __init__(self, on_action) -> None:
-        super().__init__(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+        super().__init__(orientation=Gtk.Orientation.HORIZONTAL, spacing=SPACING)
         self.set_name("kiosk-toolbar")
         self.buttons: dict[str, Gtk.Button] = {}
-        for name, label in TOOLBAR_BUTTONS:
-            button = Gtk.Button(label=label)
+        self._labels = {name: {"complet": full, "court": short, "plus": short} for name, full, short in TOOLBAR_BUTTONS}
+        for name, full, _short in TOOLBAR_BUTTONS:
+            button = Gtk.Button(label=full)
             button.connect("clicked", lambda _button, action=name: on_action(action))
-            if name == "end":
-                button.get_style_context().add_class("end")
-                self.pack_end(button, False, False, 0)
-            else:
-                self.pack_start(button, False, False, 0)
+            if name in ("end", "help"):
+                button.get_style_context().add_class(name)
             self.buttons[name] = button
+        self.more = Gtk.Button(label=MORE_LABEL)
+        self.more.connect("clicked", lambda _button: on_action("more"))
+        self.more.set_no_show_all(True)
+        for name, _full, _short in TOOLBAR_BUTTONS:
+            if name not in END_GROUP:
+                self.pack_start(self.buttons[name], False, False, 0)
+        self.pack_start(self.more, False, False, 0)
+        for name in reversed(END_GROUP):
+            self.pack_end(self.buttons[name], False, False, 0)
+        self.layout = "complet"
+        self._pending = None
+
+    # ---------------------------------------------------------------- which layout fits
+
+    def layout_width(self, layout: str) -> int:
+        """The width the toolbar needs in ``layout``, measured with the buttons' own fonts and padding."""
+        widths = []
+        names = list(self.buttons) if layout != "plus" else [*ESSENTIAL]
+        for name in names:
+            widths.append(self._button_width(self.buttons[name], self._labels[name][layout]))
+        if layout == "plus":
+            widths.append(self._button_width(self.more, MORE_LABEL))
+        style = self.get_style_context()
+        padding = style.get_padding(style.get_state())
+        border = style.get_border(style.get_state())
+        return sum(widths) + SPACING * (len(widths) - 1) + padding.left + padding.right + border.left + border.right
+
+    @staticmethod
+    def _button_width(button: Gtk.Button, text: str) -> int:
+        """A button's width with ``text``, from its CSS box and its font: the same whether the button
+        is shown or hidden (GTK measures a hidden widget as 0 wide, which made layouts flip-flop)."""
+        style = button.get_style_context()
+        state = style.get_state()
+        padding, border, margin = style.get_padding(state), style.get_border(state), style.get_margin(state)
+        text_width = button.get_child().create_pango_layout(text).get_pixel_size()[0]
+        box = padding.left + padding.right + border.left + border.right + margin.left + margin.right
+        return max(BUTTON_MIN_WIDTH, text_width + box)
+
+    def layout_for(self, width: int) -> str:
+        for layout in LAYOUTS:
+            if self.layout_width(layout) <= width:
+                return layout
+        return LAYOUTS[-1]
+
+    def use_layout(self, layout: str) -> None:
+        self._pending = None
+        if layout == self.layout:
+            return
+        self.layout = layout
+        for name, button in self.buttons.items():
+            button.set_label(self._labels[name][layout])
+            shown = layout != "plus" or name in ESSENTIAL
+            button.set_no_show_all(not shown)  # the window's show_all must not bring it back
+            button.set_visible(shown)
+        self.more.set_visible(layout == "plus")
+
+    def fit(self, width: int) -> None:
+        """Pick the layout for ``width`` now (before the first allocation: no flicker at start)."""
+        self.use_layout(self.layout_for(width))
+
+    # ---------------------------------------------------------------- GTK size negotiation
+
+    def do_get_preferred_width(self):
+        return self.layout_width("plus"), max(self.layout_width(self.layout), self.layout_width("plus"))
+
+    def do_get_preferred_width_for_height(self, _height):
+        return self.do_get_preferred_width()
+
+    def do_size_allocate(self, allocation) -> None:
+        wanted = self.layout_for(allocation.width)
+        if wanted != self.layout and self._pending != wanted:
+            # Labels change on the next idle, never in the middle of an allocation.
+            self._pending = wanted
+            GLib.idle_add(lambda: self.use_layout(wanted) or False)
+        Gtk.Box.do_size_allocate(self, allocation)
+
+    def set_help_open(self, is_open: bool) -> None:
+        style = self.buttons["help"].get_style_context()
+        (style.add_class if is_open else style.remove_class)("open")
+
+    def visible_buttons(self) -> dict[str, Gtk.Button]:
+        shown = {name: button for name, button in self.buttons.items() if button.get_visible()}
+        if self.more.get_visible():
+            shown["more"] = self.more
+        return shown
 
 
 class Notice(Gtk.Box):
@@ -91,115 +201,3 @@ class Notice(Gtk.Box):
 
     def clear(self) -> None:
         self.hide()
-
-
-def _panel(title: str) -> tuple[Gtk.EventBox, Gtk.Box, Gtk.Label]:
-    """A backdrop covering the page (it swallows clicks) with a centred white panel."""
-    backdrop = Gtk.EventBox()
-    backdrop.get_style_context().add_class("kiosk-backdrop")
-    panel = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=24)
-    panel.get_style_context().add_class("kiosk-panel")
-    panel.set_halign(Gtk.Align.CENTER)
-    panel.set_valign(Gtk.Align.CENTER)
-    heading = Gtk.Label(label=title)
-    heading.get_style_context().add_class("title")
-    panel.pack_start(heading, False, False, 0)
-    backdrop.add(panel)
-    backdrop.set_no_show_all(True)
-    return backdrop, panel, heading
-
-
-def _reveal(backdrop: Gtk.EventBox) -> None:
-    """Show a panel kept out of the window's show_all (no_show_all) with everything in it."""
-    backdrop.get_child().show_all()
-    backdrop.show()
-
-
-def countdown_text(seconds_left: int) -> str:
-    """The idle question's sentence; French keeps the singular for 0 and 1."""
-    unit = "secondes" if seconds_left > 1 else "seconde"
-    return (f"Sans réponse, votre session se termine dans {seconds_left} {unit}. "
-            "Tout ce que vous avez fait sera effacé.")
-
-
-class IdleQuestion:
-    """"Êtes-vous toujours là ?" with one big answer and the seconds left."""
-
-    def __init__(self, on_answer) -> None:
-        self.widget, panel, _ = _panel("Êtes-vous toujours là ?")
-        self.text = Gtk.Label()
-        self.text.set_line_wrap(True)
-        self.text.set_max_width_chars(40)
-        self.text.set_justify(Gtk.Justification.CENTER)
-        self.text.get_style_context().add_class("text")
-        self.button = Gtk.Button(label="Je suis encore là")
-        self.button.get_style_context().add_class("big")
-        self.button.connect("clicked", lambda _button: on_answer())
-        panel.pack_start(self.text, False, False, 0)
-        panel.pack_start(self.button, False, False, 0)
-
-    def show(self, seconds_left: int) -> None:
-        self.update(seconds_left)
-        _reveal(self.widget)
-        self.button.grab_focus()
-
-    def update(self, seconds_left: int) -> None:
-        self.text.set_text(countdown_text(seconds_left))
-
-    def hide(self) -> None:
-        self.widget.hide()
-
-    @property
-    def visible(self) -> bool:
-        return self.widget.get_visible()
-
-
-class DocumentPicker:
-    """The kiosk's own file chooser: only this session's documents (and USB copies)."""
-
-    def __init__(self) -> None:
-        self.widget, panel, _ = _panel("Choisir un document")
-        self.text = Gtk.Label()
-        self.text.set_line_wrap(True)
-        self.text.set_max_width_chars(50)
-        self.text.get_style_context().add_class("text")
-        self.list = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=12)
-        scroller = Gtk.ScrolledWindow()
-        scroller.set_policy(Gtk.PolicyType.NEVER, Gtk.PolicyType.AUTOMATIC)
-        scroller.set_min_content_height(120)
-        scroller.set_max_content_height(420)
-        scroller.set_propagate_natural_height(True)
-        scroller.add(self.list)
-        self.cancel = Gtk.Button(label="Annuler")
-        self.cancel.get_style_context().add_class("big")
-        panel.pack_start(self.text, False, False, 0)
-        panel.pack_start(scroller, True, True, 0)
-        panel.pack_start(self.cancel, False, False, 0)
-        self._cancel_handler = 0
-
-    def show(self, documents, on_choose, on_cancel) -> None:
-        for child in self.list.get_children():
-            self.list.remove(child)
-        if documents:
-            self.text.set_text("Touchez le document à envoyer.")
-        else:
-            self.text.set_text("Vous n'avez pas encore de document. Les documents téléchargés pendant votre "
-                               "session, et ceux d'une clé USB branchée, apparaissent ici.")
-        for document in documents:
-            origin = " (clé USB)" if document.from_usb else ""
-            button = Gtk.Button(label=f"{document.name}{origin}")
-            button.get_style_context().add_class("document")
-            button.connect("clicked", lambda _button, key=document.path_key: on_choose(key))
-            self.list.pack_start(button, False, False, 0)
-        if self._cancel_handler:
-            self.cancel.disconnect(self._cancel_handler)
-        self._cancel_handler = self.cancel.connect("clicked", lambda _button: on_cancel())
-        _reveal(self.widget)
-        self.cancel.grab_focus()
-
-    def hide(self) -> None:
-        self.widget.hide()
-
-    @property
-    def visible(self) -> bool:
-        return self.widget.get_visible()

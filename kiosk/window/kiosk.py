@@ -11,6 +11,7 @@ closed and destroyed, it is not guarded) and the kiosk's own layout goes in.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -25,13 +26,17 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import Gdk, GLib, Gtk, WebKit2  # noqa: E402
 
 from kiosk.events import Event, EventKind, EventLog, InvalidEvent  # noqa: E402
-from kiosk.window.chrome import DocumentPicker, IdleQuestion, Notice, Toolbar, install_css  # noqa: E402
+from kiosk.window.chrome import Notice, Toolbar, install_css  # noqa: E402
 from kiosk.documents.folder import SessionDocuments  # noqa: E402
+from kiosk.window.ending import Ending  # noqa: E402
 from kiosk.window.failures import failure_cause, is_pdf_response, server_error_status, unreachable_page  # noqa: E402
+from kiosk.window.help_overlay import HelpOverlay  # noqa: E402
 from kiosk.window.memory import machine_memory_mb, web_process_limit_mb  # noqa: E402
+from kiosk.window.panels import DocumentPicker, IdleQuestion, MoreActions  # noqa: E402
 from kiosk.window.policy import Verdict, decide_navigation, refusal_page  # noqa: E402
 from kiosk.documents.printing import CupsPrinter  # noqa: E402
 from kiosk.window.session import Action, Session, State  # noqa: E402
+from kiosk.window.page_display import PageDisplay  # noqa: E402
 from kiosk.window.toplevel import WINDOW_TITLE, adopt_window, screen_geometry, windowed_size  # noqa: E402
 from kiosk.window.transfers import Transfers  # noqa: E402
 from kiosk.window.watchdog import PageVerdict, PageWatch  # noqa: E402
@@ -41,8 +46,15 @@ log = logging.getLogger(__name__)
 
 INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventType.MOTION_NOTIFY,
                 Gdk.EventType.SCROLL, Gdk.EventType.TOUCH_BEGIN}
-ZOOM_STEP, ZOOM_MIN, ZOOM_MAX = 0.25, 1.0, 3.0
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
+
+
+def _cover_the_page(overlay, _child, area) -> bool:
+    """Every overlay (help, backdrops of panels) covers exactly the page's area, never more: a panel's
+    natural height (wrapped text) must not push it off a small screen. ``area`` is filled in place."""
+    allocation = overlay.get_allocation()
+    area.x, area.y, area.width, area.height = 0, 0, allocation.width, allocation.height
+    return True
 
 
 class KioskWindow:
@@ -55,6 +67,10 @@ class KioskWindow:
         self.documents, self.printer, self.windowed, self.clock = documents, printer, windowed, clock
         self.shell_origin = shell_origin.rstrip("/")
         self.home = self.shell_origin + "/"
+        self.farewell = self.shell_origin + "/session-terminee"
+        self.farewell_s = settings.farewell_s
+        self.display = PageDisplay(self)
+        self.text = self.display.text
         self.rules = config.allowed_hosts
         self.session = Session(settings.idle_warning_after_s or config.idle.warning_after_s,
                                settings.idle_answer_within_s or config.idle.answer_within_s)
@@ -79,8 +95,13 @@ class KioskWindow:
         self.toolbar = Toolbar(self.on_toolbar)
         self.notice = Notice()
         self.overlay = Gtk.Overlay()
+        self.overlay.connect("get-child-position", _cover_the_page)
         self.idle_question = IdleQuestion(self.on_still_here)
         self.picker = DocumentPicker()
+        self.more = MoreActions(self.on_toolbar)
+        self.ending = Ending(self)
+        self.end_question = self.ending.panel
+        self.help = HelpOverlay(self)
         self.transfers = Transfers(documents=documents, printer=printer, notice=self.notice, picker=self.picker,
                                    usb_roots=settings.usb_roots, emit=self._emit, show_document=self.show_document)
         self.on_download_started = self.transfers.on_download_started
@@ -89,8 +110,8 @@ class KioskWindow:
         layout.pack_start(self.toolbar, False, False, 0)
         layout.pack_start(self.notice, False, False, 0)
         layout.pack_start(self.overlay, True, True, 0)
-        self.overlay.add_overlay(self.idle_question.widget)
-        self.overlay.add_overlay(self.picker.widget)
+        for panel in (self.more, self.end_question, self.picker, self.idle_question):  # last is on top
+            self.overlay.add_overlay(panel.widget)
         self.window.add(layout)
         self.window.connect("delete-event", self.on_delete)
         self.window.connect("key-press-event", self.on_key)
@@ -106,7 +127,9 @@ class KioskWindow:
         geometry = screen_geometry()
         if self.windowed:
             self.window.set_default_size(*windowed_size(geometry))
+            self.toolbar.fit(windowed_size(geometry)[0])
             return
+        self.toolbar.fit(geometry.width)
         # No window manager on a kiosk: take the whole screen ourselves, then also ask for fullscreen.
         self.window.set_decorated(False)
         self.window.set_size_request(geometry.width, geometry.height)
@@ -120,18 +143,22 @@ class KioskWindow:
         self.window.show_all()
         self.view.grab_focus()
 
-    def _new_view(self) -> WebKit2.WebView:
+    def _new_view(self, first_page: str | None = None) -> WebKit2.WebView:
         self._generation += 1
         self.watch.reset()
         self.home_ready = False
-        view = new_web_view(self, self.web_memory_limit_mb, self.settings.memory_poll_interval_s)
+        view = new_web_view(self, memory_limit_mb=self.web_memory_limit_mb,
+                            memory_poll_interval_s=self.settings.memory_poll_interval_s)
         view.connect("load-changed", self.on_load_changed)
         self.overlay.add(view)
         view.show()
         self.view = view  # before loading: WebKit may emit load-changed from load_uri itself
         self.watch.started(time.monotonic())  # a new web process is starting: slow, not frozen
-        view.load_uri(self.home)
+        view.load_uri(first_page or self.home)
         return view
+
+    def is_shell_page(self, url: str | None) -> bool:
+        return (url or "").startswith(self.shell_origin + "/")
 
     def on_delete(self, _window, _event) -> bool:
         # The demo window closes (the host's main loop ends with its last window); a locked kiosk cannot.
@@ -167,20 +194,43 @@ class KioskWindow:
     def on_toolbar(self, action: str) -> None:
         self._touch()
         view = self.view
+        if action == "help":
+            if self.help.visible:
+                self.help.close()
+            else:
+                self.more.hide()
+                self.help.open()
+            return
+        if action in ("zoom_in", "zoom_out"):
+            if self.text.step(1 if action == "zoom_in" else -1):
+                self.apply_display(view)
+                if self.help.visible:
+                    self.apply_display(self.help.view)
+            return
+        help_was_open = self.help.visible
+        self.help.close()  # every other button acts on the page behind the help
         if action == "home":
             view.load_uri(self.home)
         elif action == "back":
-            if view.can_go_back():
+            if view.can_go_back() and not help_was_open:  # from the help, "Retour" is back to the page
                 view.go_back()
-        elif action in ("zoom_in", "zoom_out"):
-            step = ZOOM_STEP if action == "zoom_in" else -ZOOM_STEP
-            view.set_zoom_level(min(ZOOM_MAX, max(ZOOM_MIN, view.get_zoom_level() + step)))
         elif action == "print":
             self.transfers.print_page(view)
         elif action == "documents":
             view.load_uri(self.shell_origin + "/documents")
+        elif action == "more":
+            self.more.show()
         elif action == "end":
-            self.end_session(idle=False)
+            self.ask_end()
+
+    # ------------------------------------------------------------------ text size and contrast
+
+    def apply_display(self, view) -> None:
+        self.display.apply(view)
+
+    def set_display(self, *, largest: bool | None = None, contrast: bool | None = None) -> None:
+        """Normal or largest text and/or contrast, as the resident would set them (tests, benchmark)."""
+        self.display.set(largest=largest, contrast=contrast)
 
     def on_still_here(self) -> None:
         if self.session.still_here(self.clock()) is Action.KEEP:
@@ -192,7 +242,8 @@ class KioskWindow:
         action = self.session.tick(now)
         if action is Action.WARN:
             self._emit(EventKind.IDLE_WARNING)
-            self.picker.hide()
+            for panel in (self.picker, self.more, self.end_question):
+                panel.hide()  # the idle question is the only one left (the help stays under it)
             self.idle_question.show(self.session.seconds_left(now))
         elif action is Action.END_IDLE:
             self.end_session(idle=True)
@@ -202,6 +253,15 @@ class KioskWindow:
 
     # ------------------------------------------------------------------ the end of a session
 
+    def ask_end(self, status: str | None = None) -> None:
+        """"Terminer ma session": first the question (ending.py)."""
+        self.more.hide()
+        self.ending.ask(status)
+
+    def on_end_erase(self) -> None:
+        """The question's "Oui, tout effacer"."""
+        self.ending.erase()
+
     def end_session(self, *, idle: bool) -> None:
         """Wipe everything the resident left, then show the home screen of a brand-new view."""
         # Even with no session running (no input yet) the view is replaced: it costs ~0.2 s.
@@ -209,12 +269,15 @@ class KioskWindow:
         try:
             if idle:
                 self._emit(EventKind.IDLE_RESET)
+            self.help.discard()  # it shares the old view's web context
             old = self.view
             self.overlay.remove(old)
             destroy_web_view(old)
-            self.view = self._new_view()
+            self.display.reset()
+            self.view = self._new_view(self.farewell)
             self._wipe_started = started
-            self.idle_question.hide()
+            for panel in (self.idle_question, self.more, self.end_question):
+                panel.hide()
             self.transfers.cancel_chooser()
             self.notice.clear()
             self.documents.wipe()
@@ -230,27 +293,47 @@ class KioskWindow:
         duration = self.session.finish(self.clock())
         if duration is not None:
             self._emit(EventKind.SESSION_ENDED, duration_s=round(duration, 1))
-        self.notice.show_message("Votre session est terminée. Tout ce que vous avez fait a été effacé.", 10)
         self.view.grab_focus()
 
     # ------------------------------------------------------------------ WebKit signals
 
     def on_load_changed(self, view, event) -> None:
-        if view is not self.view:
+        if view is not self.view and view is not self.help.view:
             return
-        if event == WebKit2.LoadEvent.STARTED:
-            self._loads_started += 1
-            self.watch.started(time.monotonic())
-        elif event == WebKit2.LoadEvent.COMMITTED:
-            self.watch.committed()
+        if view is self.view:  # the hang detector watches the session's page (slow loading is not frozen)
+            if event == WebKit2.LoadEvent.STARTED:
+                self._loads_started += 1
+                self.watch.started(time.monotonic())
+            elif event == WebKit2.LoadEvent.COMMITTED:
+                self.watch.committed()
+            elif event == WebKit2.LoadEvent.FINISHED:
+                self.watch.ended()
+        if event == WebKit2.LoadEvent.COMMITTED:
+            # Page zoom for other sites, never on the shell's pages (they have their own text sizes).
+            view.set_zoom_level(1.0 if self.is_shell_page(view.get_uri()) else self.text.zoom)
+            if view is self.view and view.get_uri() != self.home:
+                self.home_ready = False  # "the home is on the screen", not "was once"
+            return
         if event != WebKit2.LoadEvent.FINISHED:
             return
-        self.watch.ended()
-        if view.get_uri() == self.home:
+        uri = view.get_uri()
+        if self.is_shell_page(uri):
+            self.apply_display(view)
+        if view is not self.view:
+            return
+        if self._wipe_started is not None:  # the new view's first page (normally the session-ended one)
+            self.last_wipe_s = time.monotonic() - self._wipe_started
+            self._wipe_started = None
+        if uri == self.farewell:
+            GLib.timeout_add(int(self.farewell_s * 1000), self._leave_farewell, view)
+        if uri == self.home:
             self.home_ready = True
-            if self._wipe_started is not None:
-                self.last_wipe_s = time.monotonic() - self._wipe_started
-                self._wipe_started = None
+
+    def _leave_farewell(self, view) -> bool:
+        """After the session-ended page, the home, replacing it in the history ("Retour" leads nowhere)."""
+        if view is self.view and view.get_uri() == self.farewell:
+            view.evaluate_javascript(f"location.replace({json.dumps(self.home)})", -1, None, None, None, None, None)
+        return False
 
     def on_decide_policy(self, view, decision, kind) -> bool:
         if kind == WebKit2.PolicyDecisionType.RESPONSE:
@@ -300,8 +383,8 @@ class KioskWindow:
         if verdict.verdict is Verdict.REFUSE_PAGE:
             GLib.idle_add(self._load_if_current, view, refusal_page(self.shell_origin, verdict.host))
         elif user_initiated and verdict.host is None:
-            self.notice.show_message("Ce lien ouvre une autre application (courriel, téléphone, fichier) : "
-                                     "ce n'est pas possible sur ce point numérique.")
+            self.notice.show_message("Ce lien ouvre une autre application (courriel, téléphone, fichier) : "
+                                     "ce n’est pas possible sur ce point numérique.")
 
     def _load_if_current(self, view, url: str) -> bool:
         if view is self.view:
@@ -383,7 +466,7 @@ class KioskWindow:
         return True
 
     def on_page_print(self, _view, _operation) -> bool:
-        self.notice.show_message("Pour imprimer, touchez « Imprimer » en haut de l'écran.")
+        self.notice.show_message("Pour imprimer, touchez « Imprimer » en haut de l’écran.")
         return True
 
     # ------------------------------------------------------------------ events

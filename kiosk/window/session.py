@@ -78,3 +78,18 @@ class Session:
         duration = None if self.started_at is None else max(0.0, now - self.started_at)
         self.state, self.started_at, self.warned_at = State.NO_SESSION, None, None
         return duration
+
+
+NNBSP = "\u202f"
+
+
+def erase_summary(documents: int, site: str | None) -> list[str]:
+    """What "Terminer ma session" will erase, in plain words, one line each (French typography)."""
+    lines = [f"Tout ce que vous avez fait sur ce poste va être effacé{NNBSP}:"]
+    if documents:
+        noun = "documents" if documents > 1 else "document"
+        lines.append(f"• {documents} {noun} dans «{NNBSP}Mes documents{NNBSP}»")
+    if site:
+        lines.append(f"• le site ouvert{NNBSP}: {site}")
+    lines.append("• vos connexions aux sites et ce que vous avez tapé.")
+    return lines

@@ -39,6 +39,8 @@ class WindowSettings:
         "None: sized from the machine's memory (40 %, between 512 and 4096 MiB).")
     memory_poll_interval_s: float = _setting(
         3.0, "Seconds between two checks of the web process's memory by WebKit's memory pressure handler.")
+    farewell_s: float = _setting(
+        8.0, "Seconds the shell's session-ended page stays after a wipe before the home screen comes back.")
     shell_port: int = _setting(0, "Loopback port of the shell served inside the window process (0: any free port).")
 
     def __post_init__(self) -> None:
@@ -60,6 +62,8 @@ class WindowSettings:
             problems.append(f"web_memory_limit_mb must be between 64 and 65536 MiB, not {self.web_memory_limit_mb!r}")
         if not 0.2 <= self.memory_poll_interval_s <= 60:
             problems.append(f"memory_poll_interval_s must be between 0.2 and 60 seconds, not {self.memory_poll_interval_s!r}")
+        if not 0.1 <= self.farewell_s <= 60:
+            problems.append(f"farewell_s must be between 0.1 and 60 seconds, not {self.farewell_s!r}")
         if not 0 <= self.shell_port < 65536:
             problems.append(f"shell_port must be a TCP port (0-65535), not {self.shell_port!r}")
         if problems:

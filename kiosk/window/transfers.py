@@ -48,7 +48,7 @@ class Transfers:
         destination = self.documents.destination_for(suggested)
         if destination is None:
             download.cancel()
-            self.notice.show_message("Ce type de fichier n'est pas accepté sur ce point numérique. "
+            self.notice.show_message("Ce type de fichier n’est pas accepté sur ce point numérique. "
                                      "Seuls les documents PDF, les images et les textes sont gardés.")
             return True
         download.set_allow_overwrite(False)
@@ -109,7 +109,7 @@ class Transfers:
         print_settings.set(Gtk.PRINT_SETTINGS_OUTPUT_URI, GLib.filename_to_uri(str(target), None))
         operation.set_print_settings(print_settings)
         operation.connect("finished", lambda _op: self._send_to_printer(target))
-        operation.connect("failed", lambda _op, _error: self._print_done(None, "L'impression n'a pas pu se préparer."))
+        operation.connect("failed", lambda _op, _error: self._print_done(None, "L’impression n’a pas pu se préparer."))
         self.notice.show_message("Impression en préparation…")
         operation.print_()
 

@@ -23,18 +23,23 @@ from gi.repository import GLib, WebKit2  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-def new_web_view(host, memory_limit_mb: int, memory_poll_interval_s: float) -> WebKit2.WebView:
-    """A guarded view with its own ephemeral context; its web process is ended above ``memory_limit_mb``."""
-    memory = WebKit2.MemoryPressureSettings.new()
-    memory.set_memory_limit(memory_limit_mb)
-    memory.set_poll_interval(memory_poll_interval_s)
-    memory.set_kill_threshold(1.0)  # ended at the limit (above the default strict threshold, 0.5)
-    context = WebKit2.WebContext(website_data_manager=WebKit2.WebsiteDataManager.new_ephemeral(),
-                                 memory_pressure_settings=memory)
-    context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
-    context.set_spell_checking_enabled(False)
-    context.set_preferred_languages(["fr-FR", "fr"])
-    context.connect("download-started", host.on_download_started)
+def new_web_view(host, *, memory_limit_mb: int | None = None, memory_poll_interval_s: float = 3.0,
+                 context: WebKit2.WebContext | None = None, decide_policy=None) -> WebKit2.WebView:
+    """A guarded view. Without ``context``, its own ephemeral context whose web process is ended above
+    ``memory_limit_mb``; with ``context``, it shares another view's (its cookies, so the shell's display
+    choices, and its web process limits). ``decide_policy``: a stricter guard than the host's."""
+    if context is None:
+        memory = WebKit2.MemoryPressureSettings.new()
+        if memory_limit_mb is not None:
+            memory.set_memory_limit(memory_limit_mb)
+        memory.set_poll_interval(memory_poll_interval_s)
+        memory.set_kill_threshold(1.0)  # ended at the limit (above the default strict threshold, 0.5)
+        context = WebKit2.WebContext(website_data_manager=WebKit2.WebsiteDataManager.new_ephemeral(),
+                                     memory_pressure_settings=memory)
+        context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
+        context.set_spell_checking_enabled(False)
+        context.set_preferred_languages(["fr-FR", "fr"])
+        context.connect("download-started", host.on_download_started)
     view = WebKit2.WebView(web_context=context)
     settings = view.get_settings()
     settings.set_allow_file_access_from_file_urls(False)
@@ -50,7 +55,7 @@ def new_web_view(host, memory_limit_mb: int, memory_poll_interval_s: float) -> W
     settings.set_enable_media_stream(False)
     settings.set_enable_webrtc(False)
 
-    view.connect("decide-policy", host.on_decide_policy)
+    view.connect("decide-policy", decide_policy or host.on_decide_policy)
     view.connect("create", host.on_create)
     view.connect("load-failed", host.on_load_failed)
     view.connect("load-failed-with-tls-errors", host.on_tls_error)

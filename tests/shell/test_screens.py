@@ -38,7 +38,6 @@ CRAMPED = """selector => { const tiles = [...document.querySelectorAll(selector)
 @pytest.fixture(scope="module")
 def window_shell():
     """The shell as the kiosk window serves it (in_kiosk_window: the toolbar has Accueil and text sizes)."""
-    import socket
     import threading
 
     from werkzeug.serving import make_server
@@ -46,12 +45,11 @@ def window_shell():
     from kiosk.config import load_config
     from tests.conftest import DEMO_DIR
 
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    probe.listen(64)
+    from connectivity_check import ConnectivityCheck
+
+    check = ConnectivityCheck.start("online")
     # A generous probe timeout: on a loaded test machine a slow probe must not turn the page "offline".
-    settings = ShellSettings(probe_host="127.0.0.1", probe_port=probe.getsockname()[1], in_kiosk_window=True,
-                             probe_timeout_s=20, probe_cache_s=3600)
+    settings = ShellSettings(**check.settings(), in_kiosk_window=True, probe_timeout_s=20, probe_cache_s=3600)
     app = create_app(load_config(DEMO_DIR), settings=settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,7 +58,7 @@ def window_shell():
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
-    probe.close()
+    check.stop()
 
 
 def choose_display(page, base: str, **fields: str) -> None:

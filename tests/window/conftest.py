@@ -133,8 +133,9 @@ class Driver:
         self.wait(lambda: self.url() == url and not self.kiosk.view.is_loading(), what=f"{url} to load")
         self.pump(0.3)
 
-    def js(self, script: str, timeout: float = 5.0):
-        """Evaluate ``script`` in the page (test-only inspection) and return its value as JSON-decoded text."""
+    def js(self, script: str, timeout: float = 5.0, view=None):
+        """Evaluate ``script`` in the page (test-only inspection) and return its value as JSON-decoded text;
+        ``view``: another web view than the session's (the help)."""
         result = {}
 
         def done(view, task, _data=None):
@@ -144,7 +145,7 @@ class Driver:
             except self.GLib.Error as error:
                 result["error"] = error.message
 
-        self.kiosk.view.evaluate_javascript(script, -1, None, None, None, done, None)
+        (view or self.kiosk.view).evaluate_javascript(script, -1, None, None, None, done, None)
         self.wait(lambda: result, timeout, "a script answer")
         if "error" in result:
             raise AssertionError(f"script failed: {result['error']}")
@@ -158,6 +159,14 @@ class Driver:
         self.xdotool("mousemove", str(x), str(y), "click", "1")
         self.pump(0.5)
 
+    def click_in_page(self, view, selector: str) -> None:
+        """A real click in the middle of the element ``selector`` of ``view``'s page."""
+        centre = self.js(f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();"
+                         " return [r.left + r.width / 2, r.top + r.height / 2]; })()", view=view)
+        x, y = view.translate_coordinates(view.get_toplevel(), int(centre[0]), int(centre[1]))
+        origin = view.get_toplevel().get_window().get_origin()
+        self.click(origin.x + x, origin.y + y)
+
     def click_page_centre(self) -> None:
         self.click(SCREEN[0] // 2, SCREEN[1] // 2 + 60)
 
@@ -167,6 +176,13 @@ class Driver:
         x, y = widget.translate_coordinates(widget.get_toplevel(), allocation.width // 2, allocation.height // 2)
         origin = widget.get_toplevel().get_window().get_origin()
         self.click(origin.x + x, origin.y + y)
+
+    def end_session_by_hand(self) -> None:
+        """"Terminer ma session", then "Oui, tout effacer" in the question, with real clicks."""
+        self.click_widget(self.kiosk.toolbar.buttons["end"])
+        self.wait(lambda: self.kiosk.end_question.visible, what="the end-of-session question")
+        self.pump(0.3)
+        self.click_widget(self.kiosk.end_question.erase)
 
     def events(self) -> list[dict]:
         path = self.events_dir / "current.jsonl"
@@ -207,9 +223,9 @@ class Driver:
         assert toolbar.get_mapped() and toolbar.get_allocation().y == 0
         for button in toolbar.buttons.values():
             assert button.get_mapped() and button.get_allocation().height >= 48
-        # And on the screen itself: the toolbar's dark blue between its two button groups.
+        # And on the screen itself: the toolbar's dark blue (its top edge, above the buttons).
         from gi.repository import Gdk
-        pixel = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), 1000, 40, 1, 1).get_pixels()[:3]
+        pixel = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), 1000, 2, 1, 1).get_pixels()[:3]
         assert tuple(pixel) == (0x14, 0x32, 0x5c), tuple(pixel)
 
 
@@ -235,7 +251,7 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory, connectivity):
     usb = tmp_path_factory.mktemp("usb")
     settings = WindowSettings(events_dir=events_dir, documents_dir=documents.folder, usb_roots=(usb,),
                               ping_interval_s=0.5, hang_timeout_s=2.5, loading_hang_timeout_s=30, load_timeout_s=8,
-                              web_memory_limit_mb=WEB_MEMORY_LIMIT_MB, memory_poll_interval_s=1)
+                              web_memory_limit_mb=WEB_MEMORY_LIMIT_MB, memory_poll_interval_s=1, farewell_s=0.3)
     shell_settings = ShellSettings(**connectivity.settings(), probe_timeout_s=1, probe_cache_s=1, in_kiosk_window=True)
     events = EventLog(events_dir)
     printer = CupsPrinter(config.printer.name)
@@ -245,7 +261,7 @@ def kiosk_session(xvfb, config_dir, tmp_path_factory, connectivity):
     kiosk.show()
     driver = Driver(kiosk, events_dir, xvfb)
     driver.usb = usb
-    driver.wait(lambda: kiosk.home_ready, 20, "the home screen")
+    driver.wait(lambda: kiosk.home_ready, 60, "the home screen")
     yield driver
     kiosk.window.destroy()
     driver.pump(0.2)

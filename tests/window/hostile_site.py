@@ -57,6 +57,7 @@ def hostile_pages(forbidden: str, allowed: str) -> dict[str, str]:
                              "if (document.exitFullscreen) document.exitFullscreen();"),
         "hang": button("while (true) {}"),
         "service": _page("<h1>Service public de test</h1><p>Bienvenue sur le service.</p>"),
+        "typing": _page(f'<label for="cible">Votre nom</label><input id="cible" name="nom" style="{BIG}">'),
         "csp": _page("<h1>Page stricte</h1><script>this is broken(</script>"),
         "wipe-set": _page("<h1>Service</h1><p id='etat'>…</p><script>"
                           "document.cookie = 'js_cookie=secret; max-age=86400; path=/';"

@@ -125,7 +125,8 @@ def test_broken_page_with_strict_csp_keeps_the_toolbar(driver, sites):
     driver.load(sites.page("csp"))
     driver.assert_locked()
     driver.click_widget(driver.kiosk.toolbar.buttons["zoom_in"])
-    assert driver.kiosk.view.get_zoom_level() == pytest.approx(1.25)
+    # One text level up: on a page that is not the shell's, WebKit's page zoom (1.5 with three levels).
+    assert driver.kiosk.view.get_zoom_level() == pytest.approx(driver.kiosk.text.zoom) and driver.kiosk.text.zoom > 1.0
     driver.click_widget(driver.kiosk.toolbar.buttons["home"])
     driver.wait(lambda: driver.url() == driver.kiosk.home, what="the home screen")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -135,6 +136,8 @@ def test_settings_are_checked_and_documented():
         WindowSettings(ping_interval_s=5, hang_timeout_s=2)
     with pytest.raises(ValueError, match="idle_warning_after_s"):
         WindowSettings(idle_warning_after_s=-1)
+    with pytest.raises(ValueError, match="farewell_s"):
+        WindowSettings(farewell_s=0)
     from pathlib import Path
     text = (Path(__file__).resolve().parents[2] / "docs" / "window.md").read_text()
     for name, (_default, help_text) in documented_settings().items():
@@ -145,6 +148,53 @@ def test_settings_are_checked_and_documented():
 @pytest.mark.parametrize("seconds, words", [(60, "dans 60 secondes."), (2, "dans 2 secondes."), (1, "dans 1 seconde."),
                                             (0, "dans 0 seconde.")])
 def test_idle_countdown_speaks_french_singular_and_plural(seconds, words):
-    from kiosk.window.chrome import countdown_text
+    from kiosk.window.panels import countdown_text
 
     assert words in countdown_text(seconds)
+
+
+NNBSP = "\u202f"
+
+
+@pytest.mark.parametrize("documents, site, expected", [
+    (2, "Impôts", [f"• 2 documents dans «{NNBSP}Mes documents{NNBSP}»", f"• le site ouvert{NNBSP}: Impôts"]),
+    (1, None, [f"• 1 document dans «{NNBSP}Mes documents{NNBSP}»"]),
+    (0, None, []),
+])
+def test_the_end_question_lists_what_will_be_erased_in_plain_french(documents, site, expected):
+    from kiosk.window.session import erase_summary
+
+    lines = erase_summary(documents, site)
+    assert lines[0] == f"Tout ce que vous avez fait sur ce poste va être effacé{NNBSP}:"
+    assert lines[1:-1] == expected
+    assert lines[-1] == "• vos connexions aux sites et ce que vous avez tapé."
+    assert not any(" :" in line or "'" in line for line in lines)  # French typography: U+202F, ’
+
+
+def test_text_levels_follow_the_shell_sizes_and_zoom_other_pages_up_to_200_percent():
+    from kiosk.shell.display import TEXT_SIZES
+    from kiosk.window.text_size import MAX_PAGE_ZOOM, TextSize, page_zoom
+
+    text = TextSize()
+    assert text.levels == tuple(TEXT_SIZES) and text.key == next(iter(TEXT_SIZES)) and text.zoom == 1.0
+    assert not text.step(-1) and text.level == 0
+    while text.step(1):
+        pass
+    assert text.largest and text.key == list(TEXT_SIZES)[-1] and text.zoom == MAX_PAGE_ZOOM == 2.0
+    assert [page_zoom(level, 5) for level in range(5)] == [1.0, 1.25, 1.5, 1.75, 2.0]
+    assert page_zoom(9, 3) == 2.0 and page_zoom(0, 1) == 1.0
+    text.reset()
+    assert text.level == 0
+
+
+def test_the_shell_display_script_carries_only_the_wanted_values():
+    from kiosk.window.text_size import shell_display_script
+
+    script = shell_display_script("grand", True)
+    assert script.rstrip().endswith('})("grand", true)') and "if (!true) return 'differs'" in script
+    assert "fetch('/affichage'" in script and "location.reload()" in script
+    check_only = shell_display_script("normal", None, push=False)
+    assert check_only.rstrip().endswith('})("normal", null)') and "if (!false) return 'differs'" in check_only
+    # Hostile-looking values are JSON-quoted, never spliced as code.
+    hostile = 'x"); alert(1); ("'
+    assert shell_display_script(hostile).rstrip().endswith("})(" + json.dumps(hostile) + ", null)")

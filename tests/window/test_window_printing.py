@@ -22,7 +22,7 @@ def plain(text: str) -> str:
 
 pytestmark = pytest.mark.window
 
-PRINTED = "C'est parti : 2 pages à prendre à l'imprimante de la mairie."
+PRINTED = "C’est parti : 2 pages à prendre à l’imprimante de la mairie."
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_ending_the_session_cancels_a_job_still_waiting(driver, sites, cups):
     [job] = new_jobs(cups, before, "not-completed")
     driver.pump(1.0)
     assert cups.job_ids("mairie", "not-completed") == [job], "a paused printer must keep the job waiting"
-    driver.click_widget(driver.kiosk.toolbar.buttons["end"])
+    driver.end_session_by_hand()
     driver.wait(lambda: job not in cups.job_ids("mairie", "not-completed"), 15, "the waiting job to go")
     assert job in cups.job_ids("mairie", "completed")
     assert "Job canceled by user." in cups.job_log(job) and "Job completed." not in cups.job_log(job)
