@@ -13,6 +13,7 @@ import time
 
 import click
 
+from provisioning.click_french import french_click
 from provisioning.fleet.settings import Settings, SettingsError
 
 EXIT_BAD_INPUT = 2
@@ -160,6 +161,11 @@ _register_dashboard_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
+    with french_click():  # click's own usage errors and help headings in French
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="fleet", standalone_mode=False)
     except click.UsageError as error:

@@ -1,7 +1,9 @@
-"""A Debian 12 root filesystem for the playbook tests, built once and cached outside the repository.
+"""Debian root filesystems (12 "bookworm" and 13 "trixie") for the playbook tests, built once and
+cached outside the repository.
 
-The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), keyed by a hash of
-the package list: the roles' own package lists plus what a standard Debian 12 installation has.
+The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), one base per release,
+keyed by a hash of the package list: the roles' own package lists plus what a standard Debian
+installation has.
 Downloaded packages are kept too, so a rebuild after a change of the list takes a minute or two.
 Each test then works on an overlay of that read-only base.
 """
@@ -20,11 +22,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "playbooks" / "roles"
 CACHE = Path(os.environ.get("KIOSK_TEST_ROOTFS_CACHE", "/var/cache/mairie-kiosk-tests"))
-SUITE = "bookworm"
+# The releases the roles support, newest first: new installs get Debian 13, Debian 12 stays supported.
+RELEASES = {"trixie": "13", "bookworm": "12"}
 MIRROR = os.environ.get("KIOSK_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BUILDER_VERSION = "2"
 
-# What a freshly installed Debian 12 (standard system, SSH server) has that matters to the roles.
+# What a freshly installed Debian (standard system, SSH server) has that matters to the roles.
 STANDARD_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "udev", "libpam-systemd", "python3", "python3-apt", "sudo",
     "openssh-server", "locales", "keyboard-configuration", "tzdata", "grub-common", "procps", "kmod",
@@ -50,25 +53,27 @@ def package_list() -> list[str]:
     return sorted(set(STANDARD_PACKAGES + role_packages() + TEST_PACKAGES))
 
 
-def cache_key(packages: list[str]) -> str:
-    text = "\n".join([BUILDER_VERSION, SUITE, MIRROR, *packages])
+def cache_key(suite: str, packages: list[str]) -> str:
+    text = "\n".join([BUILDER_VERSION, suite, MIRROR, *packages])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def base_rootfs() -> Path:
-    """The cached base for the current package list, built if missing (takes a few minutes once)."""
+def base_rootfs(suite: str = "bookworm") -> Path:
+    """The cached base of ``suite`` for the current package list, built if missing (a few minutes once)."""
+    if suite not in RELEASES:
+        raise ValueError(f"unsupported Debian release {suite!r}: one of {', '.join(RELEASES)}")
     packages = package_list()
-    target = CACHE / f"rootfs-{SUITE}-{cache_key(packages)}"
+    target = CACHE / f"rootfs-{suite}-{cache_key(suite, packages)}"
     if (target / ".complete").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
     if building.exists():
         shutil.rmtree(building)
-    debs = CACHE / "debs"
+    debs = CACHE / f"debs-{suite}"
     debs.mkdir(exist_ok=True)
     _run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}", f"--include={','.join(STANDARD_PACKAGES)}",
-          SUITE, str(building), MIRROR])
+          suite, str(building), MIRROR])
     extra = [package for package in packages if package not in STANDARD_PACKAGES]
     with _chroot_mounts(building, debs):
         policy = building / "usr/sbin/policy-rc.d"
@@ -81,7 +86,7 @@ def base_rootfs() -> Path:
     # Fresh package lists, as on a machine installed today: the roles' apt tasks then use them as is.
     (building / ".complete").write_text("\n".join(packages) + "\n")
     building.rename(target)
-    for old in CACHE.glob(f"rootfs-{SUITE}-*"):
+    for old in CACHE.glob(f"rootfs-{suite}-*"):
         if old != target and not old.name.endswith(".building"):
             shutil.rmtree(old, ignore_errors=True)
     return target
@@ -112,4 +117,7 @@ def _run(command: list[str], env: dict | None = None) -> None:
 
 
 if __name__ == "__main__":
-    print(base_rootfs())
+    import sys
+
+    for name in sys.argv[1:] or list(RELEASES):
+        print(base_rootfs(name))

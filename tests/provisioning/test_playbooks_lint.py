@@ -37,7 +37,7 @@ def test_site_passes_the_syntax_check():
 def test_site_applies_every_role():
     plays = yaml.safe_load((PLAYBOOKS / "site.yml").read_text(encoding="utf-8"))
     applied = [entry["role"] for entry in plays[0]["roles"]]
-    assert sorted(applied) == ROLES == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing"])
+    assert sorted(applied) == ROLES == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing", "ssh"])
 
 
 @pytest.mark.parametrize("role", ROLES)

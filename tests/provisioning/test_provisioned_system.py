@@ -1,4 +1,4 @@
-"""site.yml applied by `provision run` to a real Debian 12 root filesystem (chroot connection):
+"""site.yml applied by `provision run` to real Debian 13 and 12 root filesystems (chroot connection):
 the second run changes nothing, and the result is what the roles promise."""
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def _enabled(system, unit):
 
 @pytest.mark.parametrize("unit", ["kiosk-session.service", "kiosk-agent.service", "kiosk-screen.timer",
                                   "kiosk-printer.timer", "nftables.service", "cups.service",
-                                  "systemd-timesyncd.service"])
+                                  "systemd-timesyncd.service", "ssh.service", "kiosk-fleet-address.timer",
+                                  "kiosk-fleet-address.service"])
 def test_units_are_enabled(provisioned, unit):
     assert _enabled(provisioned, unit) == "enabled"
 
@@ -90,6 +91,9 @@ def test_session_unit_runs_the_window_under_xinit_and_restarts(provisioned):
     unit = read(provisioned, "/etc/systemd/system/kiosk-session.service")
     assert "User=kiosk" in unit and "Restart=always" in unit
     assert "ExecStart=/usr/bin/xinit /usr/local/lib/kiosk/session -- /usr/bin/Xvfb :0" in unit
+    assert unit.split("ExecStart=", 1)[1].splitlines()[0].endswith("-auth /run/kiosk-session/Xauthority")
+    assert "Environment=XAUTHORITY=/run/kiosk-session/Xauthority" in unit
+    assert "ExecStartPre=/usr/local/lib/kiosk/session-cookie" in unit
     assert "kiosk run /etc/kiosk" in read(provisioned, "/usr/local/lib/kiosk/session")
     chroot(provisioned, "systemd-analyze", "verify", "/etc/systemd/system/kiosk-session.service")
 
@@ -109,10 +113,87 @@ def test_kernel_settings(provisioned):
     assert "--setro" in read(provisioned, "/etc/udev/rules.d/80-kiosk-usb-read-only.rules")
 
 
-def test_grub_menu_is_hidden_and_protected(provisioned):
-    assert "GRUB_TIMEOUT=0" in read(provisioned, "/etc/default/grub.d/50-kiosk.cfg")
+def test_grub_menu_is_hidden_protected_repairs_disks_and_offers_a_protected_rescue(provisioned):
+    settings = read(provisioned, "/etc/default/grub.d/50-kiosk.cfg")
+    assert "GRUB_TIMEOUT=1" in settings and "GRUB_TIMEOUT_STYLE=hidden" in settings
+    assert 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} fsck.repair=yes"' in settings
+    assert "GRUB_DISABLE_RECOVERY=false" in settings
+    assert 'GRUB_CMDLINE_LINUX_RECOVERY="single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1"' in settings
+    # What update-grub will read: Debian's defaults, then the drop-in.
+    sourced = chroot(provisioned, "sh", "-c", "[ -f /etc/default/grub ] && . /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do . $f; done; "
+                     "echo \"$GRUB_CMDLINE_LINUX|$GRUB_DISABLE_RECOVERY|$GRUB_CMDLINE_LINUX_RECOVERY\"").stdout.strip()
+    assert sourced.endswith("fsck.repair=yes|false|single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1"), sourced
     assert "password_pbkdf2 asso grub.pbkdf2.sha512." in read(provisioned, "/etc/grub.d/01_kiosk_password")
-    assert "--unrestricted" in read(provisioned, "/etc/grub.d/10_linux")
+
+
+def test_grub_vendor_script_is_diverted_not_edited(provisioned):
+    diverted = "/usr/local/lib/kiosk/grub/10_linux.debian"
+    diversion = chroot(provisioned, "dpkg-divert", "--list", "/etc/grub.d/10_linux").stdout
+    assert f"local diversion of /etc/grub.d/10_linux to {diverted}" in diversion
+    vendor = read(provisioned, diverted)
+    assert "--unrestricted" not in vendor and 'CLASS="--class gnu-linux --class gnu --class os"' in vendor
+    # dpkg sees the vendor file unmodified: upgrades of grub never stop on a changed conffile.
+    owner = chroot(provisioned, "dpkg-query", "-S", "/etc/grub.d/10_linux").stdout.strip().splitlines()[-1]
+    package = owner.split(":")[0].strip()
+    assert package == "grub-common", owner
+    verify = chroot(provisioned, "dpkg", "--verify", package, check=False).stdout
+    assert "10_linux" not in verify, verify
+    wrapper = read(provisioned, "/etc/grub.d/10_linux")
+    assert diverted in wrapper and "grub-unrestrict" in wrapper
+    assert (provisioned.root / "etc/grub.d/10_linux").stat().st_mode & 0o111
+
+
+def test_grub_filter_unrestricts_normal_entries_and_keeps_recovery_protected(provisioned):
+    """The filter applied to entries in the form Debian's 10_linux prints them."""
+    entries = "\n".join([
+        "menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os "
+        "$menuentry_id_option 'gnulinux-simple-1234' {",
+        "submenu 'Options avancées pour Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-1234' {",
+        "\tmenuentry 'Debian GNU/Linux, avec Linux 6.1.0-28-amd64' --class debian --class gnu-linux --class gnu "
+        "--class os $menuentry_id_option 'gnulinux-6.1.0-28-amd64-advanced-1234' {",
+        "\tmenuentry 'Debian GNU/Linux, avec Linux 6.1.0-28-amd64 (mode de dépannage)' --class debian "
+        "--class gnu-linux --class gnu --class os $menuentry_id_option 'gnulinux-6.1.0-28-amd64-recovery-1234' {",
+        "\t\tlinux /vmlinuz root=UUID=1234 ro single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1",
+    ]) + "\n"
+    result = subprocess.run(["chroot", str(provisioned.root), "/usr/local/lib/kiosk/grub-unrestrict"], input=entries,
+                            capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    assert "--unrestricted $menuentry_id_option 'gnulinux-simple-1234'" in lines[0]
+    assert "--unrestricted $menuentry_id_option 'gnulinux-advanced-1234'" in lines[1]
+    assert "--unrestricted $menuentry_id_option 'gnulinux-6.1.0-28-amd64-advanced-1234'" in lines[2]
+    assert "--unrestricted" not in lines[3] and "recovery" in lines[3]
+    assert lines[4] == entries.splitlines()[4]
+
+
+def test_ssh_accepts_only_the_association_keys(provisioned):
+    chroot(provisioned, "mkdir", "-p", "/run/sshd")
+    effective = chroot(provisioned, "/usr/sbin/sshd", "-T", "-C", "user=benevole,host=x,addr=192.168.1.9").stdout.splitlines()
+    for line in ("passwordauthentication no", "kbdinteractiveauthentication no", "permitrootlogin no",
+                 "authenticationmethods publickey", "authorizedkeysfile /etc/ssh/authorized_keys/%u",
+                 "allowusers benevole", "x11forwarding no"):
+        assert line in effective, line
+    keys = read(provisioned, "/etc/ssh/authorized_keys/benevole")
+    example = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))["association"]["ssh_keys"]
+    assert [line for line in keys.splitlines() if not line.startswith("#")] == example
+    assert chroot(provisioned, "stat", "-c", "%U %a", "/etc/ssh/authorized_keys/benevole").stdout.strip() == "root 644"
+    assert "sudo" in chroot(provisioned, "id", "-nG", "benevole").stdout.split()
+
+
+def test_ctrl_alt_del_burst_does_nothing(provisioned):
+    assert "CtrlAltDelBurstAction=none" in read(provisioned, "/etc/systemd/system.conf.d/50-kiosk.conf")
+
+
+def test_zram_only_on_machines_with_4_gb_or_less(provisioned):
+    conf = read(provisioned, "/etc/systemd/zram-generator.conf")
+    assert "host-memory-limit = 4096" in conf and "[zram0]" in conf
+    assert (provisioned.root / "usr/lib/systemd/system-generators/zram-generator").exists()
+
+
+def test_usb_sticks_are_mounted_read_only_without_programs(provisioned):
+    rule = read(provisioned, "/etc/udev/rules.d/81-kiosk-usb-mount.rules")
+    assert 'ENV{ID_BUS}=="usb"' in rule and 'ENV{ID_FS_TYPE}=="vfat|exfat"' in rule
+    assert "systemd-mount" in rule and "--options=ro,nosuid,nodev,noexec," in rule
+    assert "/media/usb-%k" in rule
 
 
 def test_no_terminal_or_file_manager_is_installed(provisioned):
@@ -129,11 +210,16 @@ def test_nftables_ruleset_is_accepted_by_nft(provisioned):
     assert "ip saddr { 192.168.1.0/24 } tcp dport 22 accept" in rules
     assert "tcp dport { 53, 80, 443, 631 } accept" in rules
     assert "udp dport { 53, 67, 123, 547 } accept" in rules
+    assert "ip daddr @fleet_v4 tcp dport 443 accept" in rules and "ip6 daddr @fleet_v6 tcp dport 443 accept" in rules
+    assert "host=parc.asso-exemple.fr" in read(provisioned, "/usr/local/lib/kiosk/fleet-address")
 
 
 def test_cups_lets_kiosk_print_but_not_administer(provisioned):
     assert re.search(r"^SystemGroup root lpadmin$", read(provisioned, "/etc/cups/cups-files.conf"), re.M)
-    assert re.search(r"^Browsing No$", read(provisioned, "/etc/cups/cupsd.conf"), re.M)
+    cupsd = read(provisioned, "/etc/cups/cupsd.conf")
+    assert re.search(r"^Browsing No$", cupsd, re.M)
+    assert re.search(r"^PreserveJobFiles No$", cupsd, re.M) and re.search(r"^PreserveJobHistory No$", cupsd, re.M)
+    chroot(provisioned, "cupsd", "-t")
     queue = read(provisioned, "/usr/local/lib/kiosk/printer-queue")
     assert "uri=ipp://imprimante-mairie.local/ipp/print" in queue and "-m everywhere" in queue
 
