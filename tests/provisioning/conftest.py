@@ -24,7 +24,7 @@ import yaml
 
 import debian_rootfs as rootfs
 
-from provision_runs import ProvisionResult, run_provision, write_inventory
+from provision_runs import INTERRUPTED_PACKAGE, ProvisionResult, interrupt_package, run_provision, write_inventory
 # The test's X server: a virtual one, on no terminal.
 TEST_EXTRA_VARS = {
     "kiosk__x_server": "/usr/bin/Xvfb :0 -screen 0 1280x1024x24 -nolisten tcp",
@@ -149,6 +149,7 @@ def provisioned(overlays, release, admin_key, extra_vars_file, tmp_path_factory)
     inventory = write_inventory(workspace / "inventory", str(overlay.root),
                                 lambda data: data["association"]["ssh_keys"].append(test_key))
     runs_dir = workspace / "runs"
+    interrupt_package(overlay.root, INTERRUPTED_PACKAGE)
     started = time.monotonic()
     first = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=runs_dir)
     print(f"\n{release}: first provision run in {time.monotonic() - started:.0f} s")

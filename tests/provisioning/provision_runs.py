@@ -61,3 +61,17 @@ def write_inventory(directory: Path, address: str, edit=None) -> Path:
     path = directory / "inventaire.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+# A power cut during an earlier installation leaves a package half-configured: the first run must
+# finish it (dpkg --configure -a) before installing anything.
+INTERRUPTED_PACKAGE = "ca-certificates"
+
+
+def interrupt_package(root: Path, package: str) -> None:
+    status = root / "var/lib/dpkg/status"
+    paragraphs = status.read_text(encoding="utf-8").split("\n\n")
+    for index, paragraph in enumerate(paragraphs):
+        if paragraph.startswith(f"Package: {package}\n"):
+            paragraphs[index] = paragraph.replace("Status: install ok installed", "Status: install ok half-configured")
+    status.write_text("\n\n".join(paragraphs), encoding="utf-8")

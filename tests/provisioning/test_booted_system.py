@@ -100,6 +100,11 @@ def test_agent_service_is_active(booted):
     time.sleep(3)
     assert booted.run("systemctl", "is-active", "kiosk-agent.service").stdout.strip() == "active"
     assert int(booted.run("systemctl", "show", "--property=NRestarts", "--value", "kiosk-agent.service").stdout) == 0
+    # The sandbox (private user namespace) keeps the group through which it reads the window's events.
+    pid = _main_pid(booted, "kiosk-agent.service")
+    groups = booted.run("sh", "-c", f"grep '^Groups:' /proc/{pid}/status").stdout.split()[1:]
+    events_gid = booted.run("getent", "group", "kiosk-events").stdout.split(":")[2]
+    assert events_gid in groups, groups
 
 
 def test_screen_follows_the_opening_hours(booted):

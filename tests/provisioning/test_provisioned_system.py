@@ -9,6 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from provision_runs import INTERRUPTED_PACKAGE
+
 pytestmark = pytest.mark.system
 
 
@@ -33,6 +35,13 @@ def test_the_first_run_succeeds(provisioned):
     assert provisioned.first.returncode == 0, provisioned.first.output[-5000:]
     assert recap(provisioned.first, provisioned.asset_tag)["failed"] == 0
     assert recap(provisioned.first, provisioned.asset_tag)["changed"] > 20
+
+
+def test_the_first_run_finishes_an_installation_cut_by_a_power_loss(provisioned):
+    assert "Terminer l'installation interrompue avant d'installer quoi que ce soit." in provisioned.first.changed_tasks()
+    status = chroot(provisioned, "dpkg-query", "-W", "-f=${Status}", INTERRUPTED_PACKAGE).stdout
+    assert status == "install ok installed"
+    assert chroot(provisioned, "dpkg", "--audit").stdout.strip() == ""
 
 
 def test_the_second_run_changes_nothing(provisioned):
@@ -118,11 +127,10 @@ def test_grub_menu_is_hidden_protected_repairs_disks_and_offers_a_protected_resc
     assert "GRUB_TIMEOUT=1" in settings and "GRUB_TIMEOUT_STYLE=hidden" in settings
     assert 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} fsck.repair=yes"' in settings
     assert "GRUB_DISABLE_RECOVERY=false" in settings
-    assert 'GRUB_CMDLINE_LINUX_RECOVERY="single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1"' in settings
     # What update-grub will read: Debian's defaults, then the drop-in.
     sourced = chroot(provisioned, "sh", "-c", "[ -f /etc/default/grub ] && . /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do . $f; done; "
-                     "echo \"$GRUB_CMDLINE_LINUX|$GRUB_DISABLE_RECOVERY|$GRUB_CMDLINE_LINUX_RECOVERY\"").stdout.strip()
-    assert sourced.endswith("fsck.repair=yes|false|single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1"), sourced
+                     "echo \"$GRUB_CMDLINE_LINUX|$GRUB_DISABLE_RECOVERY\"").stdout.strip()
+    assert sourced.endswith("fsck.repair=yes|false"), sourced
     assert "password_pbkdf2 asso grub.pbkdf2.sha512." in read(provisioned, "/etc/grub.d/01_kiosk_password")
 
 
@@ -144,25 +152,32 @@ def test_grub_vendor_script_is_diverted_not_edited(provisioned):
 
 
 def test_grub_filter_unrestricts_normal_entries_and_keeps_recovery_protected(provisioned):
-    """The filter applied to entries in the form Debian's 10_linux prints them."""
-    entries = "\n".join([
-        "menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os "
-        "$menuentry_id_option 'gnulinux-simple-1234' {",
-        "submenu 'Options avancées pour Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-1234' {",
-        "\tmenuentry 'Debian GNU/Linux, avec Linux 6.1.0-28-amd64' --class debian --class gnu-linux --class gnu "
-        "--class os $menuentry_id_option 'gnulinux-6.1.0-28-amd64-advanced-1234' {",
-        "\tmenuentry 'Debian GNU/Linux, avec Linux 6.1.0-28-amd64 (mode de dépannage)' --class debian "
-        "--class gnu-linux --class gnu --class os $menuentry_id_option 'gnulinux-6.1.0-28-amd64-recovery-1234' {",
-        "\t\tlinux /vmlinuz root=UUID=1234 ro single systemd.setenv=SYSTEMD_SULOGIN_FORCE=1",
-    ]) + "\n"
-    result = subprocess.run(["chroot", str(provisioned.root), "/usr/local/lib/kiosk/grub-unrestrict"], input=entries,
-                            capture_output=True, text=True, check=True)
+    """The filter applied to entries printed by Debian's own 10_linux (diverted), run with the
+    variables grub-mkconfig gives it and a fake kernel: what update-grub would write on a real PC."""
+    root = provisioned.root
+    (root / "boot").mkdir(exist_ok=True)
+    kernel, initrd = root / "boot/vmlinuz-6.1.0-99-amd64", root / "boot/initrd.img-6.1.0-99-amd64"
+    kernel.write_bytes(b"")
+    initrd.write_bytes(b"")
+    script = ("export grub_probe=/bin/true grub_file=/bin/false GRUB_DEVICE=/dev/sda1 GRUB_DEVICE_UUID=1234 "
+              "GRUB_FS=ext2 GRUB_DISABLE_SUBMENU=n GRUB_DISABLE_RECOVERY=false GRUB_CMDLINE_LINUX='fsck.repair=yes' "
+              "GRUB_DISTRIBUTOR=Debian pkgdatadir=/usr/share/grub; /etc/grub.d/10_linux")
+    try:
+        result = subprocess.run(["chroot", str(root), "sh", "-c", script], capture_output=True, text=True, check=False)
+    finally:
+        kernel.unlink()
+        initrd.unlink()
     lines = result.stdout.splitlines()
-    assert "--unrestricted $menuentry_id_option 'gnulinux-simple-1234'" in lines[0]
-    assert "--unrestricted $menuentry_id_option 'gnulinux-advanced-1234'" in lines[1]
-    assert "--unrestricted $menuentry_id_option 'gnulinux-6.1.0-28-amd64-advanced-1234'" in lines[2]
-    assert "--unrestricted" not in lines[3] and "recovery" in lines[3]
-    assert lines[4] == entries.splitlines()[4]
+    entries = [line.strip() for line in lines if line.strip().startswith(("menuentry ", "submenu "))]
+    assert len(entries) >= 4, result.stdout + result.stderr
+    recovery = [line for line in entries if "-recovery-" in line]
+    normal = [line for line in entries if "-recovery-" not in line]
+    assert recovery and all("--unrestricted" not in line for line in recovery)
+    assert normal and all("--unrestricted $menuentry_id_option" in line for line in normal)
+    kernels = [line.strip() for line in lines if line.strip().startswith("linux")]
+    rescue = [line for line in kernels if " single " in f"{line} "]
+    assert rescue and all(line.endswith("systemd.setenv=SYSTEMD_SULOGIN_FORCE=1") for line in rescue)
+    assert all("SYSTEMD_SULOGIN_FORCE" not in line for line in kernels if line not in rescue)
 
 
 def test_ssh_accepts_only_the_association_keys(provisioned):
