@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from provision_runs import run_provision, write_inventory
 from provisioning.provision.machine_check import grade
@@ -50,7 +51,10 @@ def test_second_run_summary_shows_no_change(provisioned):
 
 
 def test_check_mode_with_limit_changes_nothing_and_only_touches_the_named_host(provisioned, extra_vars_file, tmp_path):
+    keys = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))["association"]["ssh_keys"]
+
     def add_unreachable_machine(data):
+        data["association"]["ssh_keys"] = keys  # the same keys as the provisioned machine's
         other = dict(data["machines"][0], asset_tag="ASSO-2026-0099", address=str(tmp_path / "absent"),
                      enrolment_code="ZZZZ-0000-9999")
         data["machines"].append(other)
