@@ -38,7 +38,7 @@ def test_the_first_run_succeeds(provisioned):
 
 
 def test_the_first_run_finishes_an_installation_cut_by_a_power_loss(provisioned):
-    assert "Terminer l'installation interrompue avant d'installer quoi que ce soit." in provisioned.first.changed_tasks()
+    assert "base : Terminer l'installation interrompue avant d'installer quoi que ce soit." in provisioned.first.changed_tasks()
     status = chroot(provisioned, "dpkg-query", "-W", "-f=${Status}", INTERRUPTED_PACKAGE).stdout
     assert status == "install ok installed"
     assert chroot(provisioned, "dpkg", "--audit").stdout.strip() == ""
