@@ -132,7 +132,7 @@ def test_only_the_session_can_open_the_display(booted):
     _wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
     cookie = booted.run("stat", "-c", "%U %a", XAUTHORITY).stdout.strip()
     assert cookie == "kiosk 600"
-    assert "-auth " + XAUTHORITY in booted.run("ps", "-o", "args=", "-C", "Xvfb").stdout
+    assert "-auth " + XAUTHORITY in booted.run("ps", "-ww", "-o", "args=", "-C", "Xvfb").stdout
     granted = booted.run("env", f"XAUTHORITY={XAUTHORITY}", "xset", "-display", ":0", "q", user="kiosk", check=False)
     assert granted.returncode == 0, granted.stderr
     for user in ("kiosk-agent", "nobody"):
