@@ -12,6 +12,7 @@ import time
 
 import click
 
+from provisioning.click_french import french_click
 from provisioning.fleet.accounts import cli as account_commands
 from provisioning.fleet.cli_context import engine_of, settings_of
 from provisioning.fleet.settings import SettingsError
@@ -154,6 +155,11 @@ account_commands.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
+    with french_click():  # click's own usage errors and help headings in French
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="fleet", standalone_mode=False)
     except click.UsageError as error:

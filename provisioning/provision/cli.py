@@ -11,6 +11,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from provisioning.click_french import french_click
+from provisioning.provision.audit import probe_machines
 from provisioning.provision.bundle import pack
 from provisioning.provision.hostvars import ansible_inventory, common_variables
 from provisioning.provision.inventory import InventoryError, load_inventory
@@ -34,7 +36,7 @@ def provision() -> None:
     pass
 
 
-@provision.command(help="Vérifier qu'un PC convient (64 bits, 2 Go de mémoire, 16 Go de disque, Debian 12).")
+@provision.command(help="Vérifier qu'un PC convient (64 bits, 2 Go de mémoire, 16 Go de disque, Debian 13 ou 12).")
 @click.argument("host", metavar="ADRESSE")
 @click.option("--user", "-u", default="root", show_default=True, help="Compte SSH du poste.")
 @click.option("--port", default=22, show_default=True, type=click.IntRange(1, 65535), help="Port SSH.")
@@ -78,16 +80,8 @@ def check(host: str, user: str, port: int, connection: str) -> None:
 def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_become_pass: bool,
         wheelhouse_dir: Path | None, extra_vars: Path | None, runs_dir: Path | None) -> None:
     console = Console()
-    names = [name.strip() for value in limit for name in value.split(",") if name.strip()]
-    try:
-        inventory = load_inventory(inventory_path, PROJECT_ROOT / "config" / "services.yaml", names)
-    except InventoryError as error:
-        for problem in error.problems:
-            console.print(str(problem), highlight=False, markup=False, soft_wrap=True, style="red")
-        count = len(error.problems)
-        console.print(f"Inventaire refusé : {count} erreur{'s' if count > 1 else ''} à corriger. Rien n'a été modifié.",
-                      highlight=False)
-        sys.exit(EXIT_BAD_INPUT)
+    names = _names(limit)
+    inventory = _load_or_exit(inventory_path, names, console)
     extravars = _read_extra_vars(extra_vars, console)
     become_password = click.prompt(f"Mot de passe sudo de {inventory.association.ssh_user} sur les postes",
                                    hide_input=True) if ask_become_pass else None
@@ -145,6 +139,66 @@ def run(inventory_path: Path, limit: tuple[str, ...], check_only: bool, ask_beco
     sys.exit(EXIT_OK)
 
 
+def _names(limit: tuple[str, ...]) -> list[str]:
+    return [name.strip() for value in limit for name in value.split(",") if name.strip()]
+
+
+def _load_or_exit(inventory_path: Path, names: list[str], console: Console):
+    try:
+        return load_inventory(inventory_path, PROJECT_ROOT / "config" / "services.yaml", names)
+    except InventoryError as error:
+        for problem in error.problems:
+            console.print(str(problem), highlight=False, markup=False, soft_wrap=True, style="red")
+        count = len(error.problems)
+        console.print(f"Inventaire refusé : {count} erreur{'s' if count > 1 else ''} à corriger. Rien n'a été modifié.",
+                      highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@provision.command(help="Vérifier, sans rien modifier, que les postes installés sont bien verrouillés "
+                        "(SSH, pare-feu, consoles, droits, agent, session, disque, mises à jour, heure).")
+@click.argument("inventory_path", metavar="INVENTAIRE.yml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", "limit", multiple=True, metavar="NOMS",
+              help="Seulement ces postes (asset_tag), séparés par des virgules ou répétés.")
+@click.option("--json", "as_json", is_flag=True, help="Résultat en JSON (pour un script ou le serveur de suivi).")
+@click.option("--ask-become-pass", "-K", "ask_become_pass", is_flag=True,
+              help="Demander le mot de passe sudo du compte SSH des postes.")
+def audit(inventory_path: Path, limit: tuple[str, ...], as_json: bool, ask_become_pass: bool) -> None:
+    import json
+
+    console = Console(stderr=as_json)
+    names = _names(limit)
+    inventory = _load_or_exit(inventory_path, names, console)
+    become_password = click.prompt(f"Mot de passe sudo de {inventory.association.ssh_user} sur les postes",
+                                   hide_input=True, err=True) if ask_become_pass else None
+    machines = [machine for machine in inventory.machines if not names or machine.asset_tag in names]
+    with console.status("Vérification des postes…"):
+        audits = probe_machines(inventory, machines, become_password)
+    all_ok = all(result.ok for result in audits)
+    if as_json:
+        click.echo(json.dumps({"ok": all_ok, "machines": [result.as_dict() for result in audits]},
+                              ensure_ascii=False, indent=2))
+        sys.exit(EXIT_OK if all_ok else EXIT_FAILED)
+    for result in audits:
+        console.print(f"[bold]{escape(result.asset_tag)}[/] ({escape(result.address)})", highlight=False)
+        if not result.reachable:
+            console.print(f"  [bold red]✗[/] Poste injoignable : {escape(result.error)}. Vérifiez qu'il est allumé, "
+                          "son adresse, et votre clé SSH (guide, « Clé d'hôte SSH changée » si le PC a été réinstallé).",
+                          highlight=False, soft_wrap=True)
+            continue
+        for item in result.checks:
+            mark = "[green]✓[/]" if item.ok else "[bold red]✗[/]"
+            console.print(f"  {mark} {escape(item.label)} : {escape(item.detail)}", highlight=False, soft_wrap=True)
+            if not item.ok:
+                console.print(f"      À faire : {escape(item.remedy)}", highlight=False, soft_wrap=True)
+    failing = [result.asset_tag for result in audits if not result.ok]
+    if failing:
+        console.print(f"[bold red]À corriger sur : {escape(', '.join(failing))}.[/]", highlight=False)
+        sys.exit(EXIT_FAILED)
+    console.print("[bold green]Tous les postes sont conformes.[/]")
+    sys.exit(EXIT_OK)
+
+
 def _read_extra_vars(path: Path | None, console: Console) -> dict:
     if path is None:
         return {}
@@ -162,7 +216,8 @@ def _read_extra_vars(path: Path | None, console: Console) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        provision.main(args=argv, prog_name="provision", standalone_mode=True)
+        with french_click():
+            provision.main(args=argv, prog_name="provision", standalone_mode=True)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return EXIT_OK

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioning.provision.inventory import Inventory, Machine, site_content
+from provisioning.provision.inventory import Inventory, Machine, fleet_endpoint, site_content
 from provisioning.provision.wheelhouse import Wheelhouse
 
 GROUP = "kiosks"
@@ -27,16 +27,24 @@ def common_variables(wheelhouse: Wheelhouse, wheelhouse_archive: Path, project_r
     }
 
 
-def host_variables(inventory: Inventory, machine: Machine, pictograms_archive: Path) -> dict:
+def connection_variables(inventory: Inventory, machine: Machine) -> dict:
+    """How Ansible reaches the machine: SSH as the association's account with sudo, or a chroot (tests)."""
     association = inventory.association
-    site = site_content(inventory, machine)
     variables: dict = {"ansible_host": machine.address, "ansible_python_interpreter": "/usr/bin/python3"}
     if association.connection == "chroot":
         variables.update(ansible_connection="community.general.chroot", ansible_become=False)
     else:
         variables.update(ansible_connection="ssh", ansible_user=association.ssh_user,
-                         ansible_port=association.ssh_port, ansible_become=association.ssh_user != "root")
+                         ansible_port=association.ssh_port, ansible_become=True)
+    return variables
+
+
+def host_variables(inventory: Inventory, machine: Machine, pictograms_archive: Path) -> dict:
+    association = inventory.association
+    site = site_content(inventory, machine)
+    variables = connection_variables(inventory, machine)
     printer = machine.site.printer
+    fleet_host, fleet_port = fleet_endpoint(association.fleet_url)
     variables.update({
         "base__asset_tag": machine.asset_tag,
         "kiosk__site": site,
@@ -49,6 +57,10 @@ def host_variables(inventory: Inventory, machine: Machine, pictograms_archive: P
         "printing__printer_uri": printer.uri if printer else "",
         "firewall__admin_networks": list(association.admin_networks),
         "firewall__ssh_port": association.ssh_port,
+        "firewall__fleet_host": fleet_host,
+        "firewall__fleet_port": fleet_port,
+        "ssh__user": association.ssh_user,
+        "ssh__authorized_keys": list(association.ssh_keys),
         "enrolment__fleet_url": association.fleet_url,
         "enrolment__asset_tag": machine.asset_tag,
         "enrolment__commune_insee": machine.site.commune.insee,

@@ -8,6 +8,8 @@ inventory's file, line and field before anything is changed on any machine.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import re
@@ -16,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -23,7 +26,7 @@ from typing_extensions import Annotated
 
 from kiosk.config import ConfigError, ConfigProblem, load_config
 from kiosk.config.messages import french_message
-from kiosk.config.models import TILE_TAGS, Site, WebUrl
+from kiosk.config.models import TILE_TAGS, Site
 from kiosk.yamlfile import YamlDocument, read_yaml
 
 FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -45,8 +48,63 @@ def _grub_hash(value: str) -> str:
     return value
 
 
+def fleet_endpoint(url: str) -> tuple[str, int]:
+    """The fleet server's host and TCP port, from its https:// address."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or 443
+
+
+def _fleet_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise ValueError(f"« {value} » n'est pas une adresse valable. Écrivez par exemple https://parc.asso.fr") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"« {value} » : le serveur de suivi doit être en https:// (l'agent du poste refuse "
+                         "toute autre adresse). Écrivez par exemple https://parc.asso.fr")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError(f"« {value} » : ni identifiant, ni « ? », ni « # » dans l'adresse du serveur de suivi")
+    return value
+
+
+SSH_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
+MIN_RSA_BITS = 3072
+
+
+def _ssh_key(value: str) -> str:
+    """A public key line as in ~/.ssh/id_ed25519.pub: type, base64 key matching that type, comment."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    fields = value.split()
+    hint = "Collez la ligne entière de votre fichier .pub (ssh-ed25519 AAAA… commentaire)"
+    if len(fields) < 2 or fields[0] not in SSH_KEY_TYPES:
+        raise ValueError(f"ce n'est pas une clé SSH publique acceptée ({', '.join(SSH_KEY_TYPES)}). {hint}")
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+        key = load_ssh_public_key(f"{fields[0]} {fields[1]}".encode())
+    except (binascii.Error, ValueError):
+        raise ValueError(f"clé SSH abîmée (la partie AAAA… ne correspond pas à {fields[0]}). {hint}") from None
+    if not blob.startswith(len(fields[0]).to_bytes(4, "big") + fields[0].encode()):
+        raise ValueError(f"clé SSH abîmée (la partie AAAA… ne correspond pas à {fields[0]}). {hint}")
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"clé RSA de {key.key_size} bits, trop faible : il en faut {MIN_RSA_BITS} au moins. "
+                         "Créez plutôt une clé avec : ssh-keygen -t ed25519")
+    return " ".join(fields)
+
+
+def _not_root(value: str) -> str:
+    if value == "root":
+        raise ValueError("la connexion SSH de root est refusée sur les postes. Donnez le compte créé à "
+                         "l'installation de Debian (membre du groupe sudo)")
+    return value
+
+
 Network = Annotated[str, AfterValidator(_network)]
 GrubHash = Annotated[str, AfterValidator(_grub_hash)]
+FleetUrl = Annotated[str, AfterValidator(_fleet_url)]
+SshKey = Annotated[str, AfterValidator(_ssh_key)]
 
 
 class Strict(BaseModel):
@@ -54,9 +112,12 @@ class Strict(BaseModel):
 
 
 class Association(Strict):
-    fleet_url: WebUrl = Field(description="Adresse du serveur de suivi du parc (https://).")
+    fleet_url: FleetUrl = Field(description="Adresse du serveur de suivi du parc (https://).")
     admin_networks: list[Network] = Field(min_length=1, description="Réseaux d'où l'association administre les postes par SSH.")
-    ssh_user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="Compte SSH du poste (avec sudo).")
+    ssh_user: Annotated[str, AfterValidator(_not_root)] = Field(
+        pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="Compte SSH du poste (avec sudo), jamais root.")
+    ssh_keys: list[SshKey] = Field(min_length=1, max_length=50,
+                                   description="Clés SSH publiques de l'association : seules elles ouvrent SSH.")
     ssh_port: int = Field(default=22, ge=1, le=65535, description="Port SSH des postes.")
     grub_password_hash: GrubHash | None = Field(default=None, description="Empreinte du mot de passe GRUB (grub-mkpasswd-pbkdf2).")
     usb_storage: Literal["read-only", "off", "allowed"] = Field(default="read-only", description="Clés USB : read-only, off ou allowed.")

@@ -12,6 +12,8 @@ from provisioning.provision.runner import use_ansible_beside_python
 
 MIN_RAM_MB = 1800          # a "2 GB" PC reports a little less than 2048 MB
 MIN_DISK_BYTES = 15 * 10**9  # a "16 GB" disk holds a little less than 16e9 bytes once formatted
+# Debian major versions the playbooks support: 13 for new installs, 12 (LTS) still supported.
+CURRENT_DEBIAN, SUPPORTED_DEBIAN = "13", ("13", "12")
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Verdict:
 
 
 def grade(facts: dict) -> Verdict:
-    """Compare Ansible facts with the minimum: x86-64, 2 GB of RAM, a 16 GB disk, Debian 12."""
+    """Compare Ansible facts with the minimum: x86-64, 2 GB of RAM, a 16 GB disk, Debian 13 or 12."""
     missing: list[str] = []
     summary: list[str] = []
     arch = facts.get("architecture", "?")
@@ -44,8 +46,12 @@ def grade(facts: dict) -> Verdict:
             missing.append(f"disque de {disk / 10**9:.0f} Go : il faut 16 Go au moins.")
     distribution = f"{facts.get('distribution', '?')} {facts.get('distribution_version', '?')}"
     summary.append(f"Système : {distribution}")
-    if facts.get("distribution") != "Debian" or str(facts.get("distribution_major_version")) != "12":
-        missing.append(f"système {distribution} : installez Debian 12 (voir le guide, étape 2).")
+    major = str(facts.get("distribution_major_version"))
+    if facts.get("distribution") != "Debian" or major not in SUPPORTED_DEBIAN:
+        missing.append(f"système {distribution} : installez Debian {CURRENT_DEBIAN} (voir le guide, étape 2).")
+    elif major != CURRENT_DEBIAN:
+        summary.append(f"Debian {major} convient encore, mais une nouvelle installation se fait en Debian "
+                       f"{CURRENT_DEBIAN} (Debian 12 ne reçoit plus que les correctifs du suivi à long terme).")
     return Verdict(suitable=not missing, summary=summary, missing=missing)
 
 

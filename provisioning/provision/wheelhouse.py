@@ -23,6 +23,11 @@ KIOSK_EXTRAS = ("window", "agent")
 SOURCE_ITEMS = ("kiosk", "provisioning", "setup.cfg", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build", "dist")
 REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip file can hold
+# The kiosks' Pythons: Debian 12's 3.11 and Debian 13's 3.13 (x86-64). The wheelhouse holds
+# wheels for each, whichever Python the volunteer's laptop runs.
+KIOSK_PYTHONS = ("3.11", "3.13")
+KIOSK_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
+                   "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64")
 
 
 class WheelhouseError(Exception):
@@ -55,18 +60,40 @@ def build_wheelhouse(project_root: Path, destination: Path, log_file: Path,
         env = dict(os.environ, SOURCE_DATE_EPOCH=REPRODUCIBLE_EPOCH, PIP_DISABLE_PIP_VERSION_CHECK="1")
         command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(destination),
                    f"{source}[{','.join(extras)}]"]
-        with open(log_file, "a", encoding="utf-8") as log:
-            log.write("$ " + " ".join(command) + "\n")
-            log.flush()
-            result = subprocess.run(command, cwd=scratch, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
-        raise WheelhouseError(f"la construction du paquet du kiosque a échoué (pip, code {result.returncode}). "
-                              f"Détails dans {log_file}. Vérifiez l'accès à PyPI.")
-    wheels = sorted(destination.glob(f"{PROJECT_NAME}-*.whl"))
-    if len(wheels) != 1:
-        raise WheelhouseError(f"le paquet du kiosque est introuvable dans {destination}. Détails dans {log_file}.")
-    version = wheels[0].name.split("-")[1]
+        result = _pip(command, scratch, env, log_file)
+        if result != 0:
+            raise WheelhouseError(f"la construction du paquet du kiosque a échoué (pip, code {result}). "
+                                  f"Détails dans {log_file}. Vérifiez l'accès à PyPI.")
+        wheels = sorted(destination.glob(f"{PROJECT_NAME}-*.whl"))
+        if len(wheels) != 1:
+            raise WheelhouseError(f"le paquet du kiosque est introuvable dans {destination}. Détails dans {log_file}.")
+        version = wheels[0].name.split("-")[1]
+        running = f"{sys.version_info.major}.{sys.version_info.minor}"
+        for python in KIOSK_PYTHONS:
+            if python == running:
+                continue
+            abi = "cp" + python.replace(".", "")
+            platforms = [argument for platform in KIOSK_PLATFORMS for argument in ("--platform", platform)]
+            command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+                       "--python-version", python, "--implementation", "cp", "--abi", abi, *platforms,
+                       "--find-links", str(destination), "--dest", str(destination),
+                       f"{PROJECT_NAME}[{','.join(extras)}]=={version}"]
+            result = _pip(command, scratch, env, log_file)
+            if result != 0:
+                raise WheelhouseError(f"les paquets pour Python {python} (Debian {_debian(python)}) n'ont pas pu être "
+                                      f"téléchargés (pip, code {result}). Détails dans {log_file}. Vérifiez l'accès à PyPI.")
     return Wheelhouse(directory=destination, version=version, project_wheel=wheels[0])
+
+
+def _debian(python: str) -> str:
+    return {"3.11": "12", "3.13": "13"}.get(python, "?")
+
+
+def _pip(command: list[str], cwd: str, env: dict, log_file: Path) -> int:
+    with open(log_file, "a", encoding="utf-8") as log:
+        log.write("$ " + " ".join(command) + "\n")
+        log.flush()
+        return subprocess.run(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
 
 
 def existing_wheelhouse(directory: Path) -> Wheelhouse:

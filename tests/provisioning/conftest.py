@@ -1,5 +1,8 @@
-"""Fixtures for the provisioning tests: a real Debian 12 root filesystem, provisioned by the real
-`provision run` command through the chroot connection, then booted with systemd-nspawn.
+"""Fixtures for the provisioning tests: a real Debian root filesystem (13 and 12: every system test
+runs once per release), provisioned by the real `provision run` command through the chroot
+connection, then booted with systemd-nspawn.
+
+$KIOSK_TEST_DEBIAN_RELEASES (e.g. "trixie") limits the releases, for a quicker local run.
 
 The expensive parts are session-scoped (one base build, cached across runs; one provisioned system,
 two runs; one boot) and always cleaned up: overlay mounts and the booted machine are torn down in
@@ -21,7 +24,7 @@ import yaml
 
 import debian_rootfs as rootfs
 
-from provision_runs import ProvisionResult, run_provision, write_inventory
+from provision_runs import INTERRUPTED_PACKAGE, ProvisionResult, interrupt_package, run_provision, write_inventory
 # The test's X server: a virtual one, on no terminal.
 TEST_EXTRA_VARS = {
     "kiosk__x_server": "/usr/bin/Xvfb :0 -screen 0 1280x1024x24 -nolisten tcp",
@@ -85,14 +88,37 @@ class Overlays:
             self.unmount(point)
 
 
+def releases() -> list[str]:
+    wanted = os.environ.get("KIOSK_TEST_DEBIAN_RELEASES", "").replace(",", " ").split()
+    unknown = [name for name in wanted if name not in rootfs.RELEASES]
+    if unknown:
+        raise pytest.UsageError(f"KIOSK_TEST_DEBIAN_RELEASES: unknown release(s) {unknown}; known: {list(rootfs.RELEASES)}")
+    return wanted or list(rootfs.RELEASES)
+
+
+@pytest.fixture(scope="session", params=releases())
+def release(request) -> str:
+    """The Debian release (codename) the system tests run on."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def overlays(system_or_skip, tmp_path_factory):
+def overlays(system_or_skip, release, tmp_path_factory):
     started = time.monotonic()
-    base = rootfs.base_rootfs()
+    base = rootfs.base_rootfs(release)
     print(f"\nbase root filesystem {base} ready in {time.monotonic() - started:.0f} s")
-    manager = Overlays(base, tmp_path_factory.mktemp("overlays"))
+    manager = Overlays(base, tmp_path_factory.mktemp(f"overlays-{release}"))
     yield manager
     manager.cleanup()
+
+
+@pytest.fixture(scope="session")
+def admin_key(tmp_path_factory) -> Path:
+    """The association's SSH key for these tests (the private half; ``.pub`` beside it)."""
+    directory = tmp_path_factory.mktemp("ssh")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "essai@mairie-kiosk-tests",
+                    "-f", str(directory / "id_ed25519")], check=True)
+    return directory / "id_ed25519"
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +130,7 @@ def extra_vars_file(tmp_path_factory) -> Path:
 
 @dataclass
 class ProvisionedSystem:
+    release: str
     root: Path
     asset_tag: str
     inventory: Path
@@ -113,20 +140,28 @@ class ProvisionedSystem:
 
 
 @pytest.fixture(scope="session")
-def provisioned(overlays, extra_vars_file, tmp_path_factory) -> ProvisionedSystem:
-    """The example inventory's machine, provisioned twice by `provision run` on a fresh overlay."""
+def provisioned(overlays, release, admin_key, extra_vars_file, tmp_path_factory) -> ProvisionedSystem:
+    """The example inventory's machine (plus the tests' own SSH key), provisioned twice by
+    `provision run` on a fresh overlay."""
     overlay = overlays.create("provisioned")
     workspace = tmp_path_factory.mktemp("provisioned")
-    inventory = write_inventory(workspace / "inventory", str(overlay.root))
+    test_key = admin_key.with_suffix(".pub").read_text(encoding="utf-8").strip()
+    inventory = write_inventory(workspace / "inventory", str(overlay.root),
+                                lambda data: data["association"]["ssh_keys"].append(test_key))
     runs_dir = workspace / "runs"
+    interrupt_package(overlay.root, INTERRUPTED_PACKAGE)
+    started = time.monotonic()
     first = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=runs_dir)
+    print(f"\n{release}: first provision run in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
     # The second run installs the very same wheels (--wheelhouse): the project's wheel is rebuilt
     # byte for byte when the tree is unchanged (test_provision_wheelhouse.py), but other work on the
     # tree between the two runs must not count as a change made by the playbooks.
     second = run_provision("run", str(inventory), "-e", str(extra_vars_file), "--wheelhouse",
                            str(first.run_dir / "wheelhouse"), runs_dir=runs_dir) if first.returncode == 0 else first
+    print(f"{release}: second provision run in {time.monotonic() - started:.0f} s")
     asset_tag = yaml.safe_load(inventory.read_text(encoding="utf-8"))["machines"][0]["asset_tag"]
-    return ProvisionedSystem(overlay.root, asset_tag, inventory, first, second, runs_dir)
+    return ProvisionedSystem(release, overlay.root, asset_tag, inventory, first, second, runs_dir)
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +170,11 @@ def booted(provisioned, tmp_path_factory):
     from nspawn_machine import BootedMachine
 
     assert provisioned.second.returncode == 0, provisioned.second.output
+    # What `provision run -K` gives on a real PC (the volunteer's sudo password), without a prompt:
+    # the SSH tests become root through sudo like the real command does.
+    sudoers = provisioned.root / "etc/sudoers.d/90-tests-benevole"
+    sudoers.write_text("benevole ALL=(ALL:ALL) NOPASSWD: ALL\n", encoding="utf-8")
+    sudoers.chmod(0o440)
     machine = BootedMachine(provisioned.root, tmp_path_factory.mktemp("nspawn") / "console.log")
     try:
         machine.boot()

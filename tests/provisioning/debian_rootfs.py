@@ -1,10 +1,12 @@
-"""A Debian 12 root filesystem for the playbook tests, built once and cached outside the repository.
+"""Debian root filesystems (12 "bookworm" and 13 "trixie") for the playbook tests, built once and
+cached outside the repository.
 
 Two flavours: the kiosk's (``base_rootfs()``, site.yml's roles) and the fleet server's
 (``server_rootfs()``, the fleet_server role's packages), each cached under its own name.
 
-The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), keyed by a hash of
-the package list: the roles' own package lists plus what a standard Debian 12 installation has.
+The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), one base per release,
+keyed by a hash of the package list: the roles' own package lists plus what a standard Debian
+installation has.
 Downloaded packages are kept too, so a rebuild after a change of the list takes a minute or two.
 Each test then works on an overlay of that read-only base.
 """
@@ -23,11 +25,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "playbooks" / "roles"
 CACHE = Path(os.environ.get("KIOSK_TEST_ROOTFS_CACHE", "/var/cache/mairie-kiosk-tests"))
-SUITE = "bookworm"
+# The releases the roles support, newest first: new installs get Debian 13, Debian 12 stays supported.
+RELEASES = {"trixie": "13", "bookworm": "12"}
 MIRROR = os.environ.get("KIOSK_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BUILDER_VERSION = "2"
 
-# What a freshly installed Debian 12 (standard system, SSH server) has that matters to the roles.
+# What a freshly installed Debian (standard system, SSH server) has that matters to the roles.
 STANDARD_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "udev", "libpam-systemd", "python3", "python3-apt", "sudo",
     "openssh-server", "locales", "keyboard-configuration", "tzdata", "grub-common", "procps", "kmod",
@@ -53,6 +56,11 @@ def package_list() -> list[str]:
     return sorted(set(STANDARD_PACKAGES + role_packages() + TEST_PACKAGES))
 
 
+def cache_key(suite: str, packages: list[str]) -> str:
+    text = "\n".join([BUILDER_VERSION, suite, MIRROR, *packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def server_package_list() -> list[str]:
     """What the fleet server's playbook installs (both database flavours), on a standard system."""
     defaults = yaml.safe_load((ROLES / "fleet_server" / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -60,33 +68,30 @@ def server_package_list() -> list[str]:
                       + defaults["fleet_server__postgresql_packages"]))
 
 
-def cache_key(packages: list[str]) -> str:
-    text = "\n".join([BUILDER_VERSION, SUITE, MIRROR, *packages])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def base_rootfs(suite: str = "bookworm") -> Path:
+    """The cached kiosk base of ``suite`` for the current package list, built if missing (a few minutes once)."""
+    return cached_rootfs("rootfs", package_list(), suite)
 
 
-def base_rootfs() -> Path:
-    """The cached base for the current package list, built if missing (takes a few minutes once)."""
-    return cached_rootfs("rootfs", package_list())
-
-
-def server_rootfs() -> Path:
+def server_rootfs(suite: str = "bookworm") -> Path:
     """The cached base for the fleet server's playbook (nginx, PostgreSQL…), built if missing."""
-    return cached_rootfs("server-rootfs", server_package_list())
+    return cached_rootfs("server-rootfs", server_package_list(), suite)
 
 
-def cached_rootfs(flavour: str, packages: list[str]) -> Path:
-    target = CACHE / f"{flavour}-{SUITE}-{cache_key(packages)}"
+def cached_rootfs(flavour: str, packages: list[str], suite: str) -> Path:
+    if suite not in RELEASES:
+        raise ValueError(f"unsupported Debian release {suite!r}: one of {', '.join(RELEASES)}")
+    target = CACHE / f"{flavour}-{suite}-{cache_key(suite, packages)}"
     if (target / ".complete").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
     if building.exists():
         shutil.rmtree(building)
-    debs = CACHE / "debs"
+    debs = CACHE / f"debs-{suite}"
     debs.mkdir(exist_ok=True)
     _run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}", f"--include={','.join(STANDARD_PACKAGES)}",
-          SUITE, str(building), MIRROR])
+          suite, str(building), MIRROR])
     extra = [package for package in packages if package not in STANDARD_PACKAGES]
     with _chroot_mounts(building, debs):
         policy = building / "usr/sbin/policy-rc.d"
@@ -99,7 +104,7 @@ def cached_rootfs(flavour: str, packages: list[str]) -> Path:
     # Fresh package lists, as on a machine installed today: the roles' apt tasks then use them as is.
     (building / ".complete").write_text("\n".join(packages) + "\n")
     building.rename(target)
-    for old in CACHE.glob(f"{flavour}-{SUITE}-*"):
+    for old in CACHE.glob(f"{flavour}-{suite}-*"):
         if old != target and not old.name.endswith(".building"):
             shutil.rmtree(old, ignore_errors=True)
     return target
@@ -131,4 +136,9 @@ def _run(command: list[str], env: dict | None = None) -> None:
 
 if __name__ == "__main__":
     import sys
-    print(server_rootfs() if sys.argv[1:] == ["--server"] else base_rootfs())
+
+    if sys.argv[1:2] == ["--server"]:
+        print(server_rootfs(*sys.argv[2:3]))
+    else:
+        for name in sys.argv[1:] or list(RELEASES):
+            print(base_rootfs(name))

@@ -13,6 +13,10 @@ from provision_runs import EXAMPLE_INVENTORY
 
 pytestmark = pytest.mark.system
 
+XAUTHORITY = "/run/kiosk-session/Xauthority"
+# Exposure scores (systemd-analyze security, 0 safe … 10 unsafe) the units must not exceed.
+MAX_EXPOSURE = {"kiosk-session.service": 5.0, "kiosk-agent.service": 2.5}
+
 
 def _has_command(booted, name: str) -> bool:
     result = booted.run("/opt/kiosk/venv/bin/kiosk", "--help", check=False)
@@ -96,6 +100,11 @@ def test_agent_service_is_active(booted):
     time.sleep(3)
     assert booted.run("systemctl", "is-active", "kiosk-agent.service").stdout.strip() == "active"
     assert int(booted.run("systemctl", "show", "--property=NRestarts", "--value", "kiosk-agent.service").stdout) == 0
+    # The sandbox (private user namespace) keeps the group through which it reads the window's events.
+    pid = _main_pid(booted, "kiosk-agent.service")
+    groups = booted.run("sh", "-c", f"grep '^Groups:' /proc/{pid}/status").stdout.split()[1:]
+    events_gid = booted.run("getent", "group", "kiosk-events").stdout.split(":")[2]
+    assert events_gid in groups, groups
 
 
 def test_screen_follows_the_opening_hours(booted):
@@ -111,6 +120,67 @@ def test_screen_follows_the_opening_hours(booted):
     ranges = hours.get(["mo", "tu", "we", "th", "fr", "sa", "su"][int(weekday) - 1], [])
     now = int(minutes)
     is_open = any(int(r[:5].replace(":", "")) <= now < int(r[6:].replace(":", "")) for r in ranges)
-    query = booted.run("xset", "-display", ":0", "q", user="kiosk").stdout
+    query = booted.run("env", f"XAUTHORITY={XAUTHORITY}", "xset", "-display", ":0", "q", user="kiosk").stdout
     timeout = re.search(r"timeout:\s+(\d+)", query).group(1)
     assert timeout == ("0" if is_open else "300"), query
+
+
+def test_only_the_session_can_open_the_display(booted):
+    if not _has_command(booted, "run"):
+        pytest.skip("`kiosk run` does not exist yet (window issue)")
+    # A settled session (an earlier test restarts it): its X server, cookie and window are up.
+    _wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
+    cookie = booted.run("stat", "-c", "%U %a", XAUTHORITY).stdout.strip()
+    assert cookie == "kiosk 600"
+    assert "-auth " + XAUTHORITY in booted.run("ps", "-ww", "-o", "args=", "-C", "Xvfb").stdout
+    granted = booted.run("env", f"XAUTHORITY={XAUTHORITY}", "xset", "-display", ":0", "q", user="kiosk", check=False)
+    assert granted.returncode == 0, granted.stderr
+    for user in ("kiosk-agent", "nobody"):
+        refused = booted.run("env", "XAUTHORITY=/nonexistent", "xset", "-display", ":0", "q", user=user, check=False)
+        assert refused.returncode != 0 and "unable to open display" in refused.stderr, (user, refused.stderr)
+    stolen = booted.run("env", f"XAUTHORITY={XAUTHORITY}", "xset", "-display", ":0", "q", user="kiosk-agent", check=False)
+    assert stolen.returncode != 0
+
+
+def test_ctrl_alt_del_burst_is_off(booted):
+    burst = booted.run("systemctl", "show", "--property=CtrlAltDelBurstAction", "--value").stdout.strip()
+    assert burst == "none"
+    assert booted.run("systemctl", "is-enabled", "ctrl-alt-del.target", check=False).stdout.strip() == "masked"
+
+
+def exposure(booted, unit: str) -> float:
+    output = booted.run("systemd-analyze", "security", "--no-pager", unit).stdout
+    return float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", output).group(1))
+
+
+@pytest.mark.parametrize("unit", sorted(MAX_EXPOSURE))
+def test_units_are_sandboxed(booted, unit, release):
+    score = exposure(booted, unit)
+    print(f"\n{release}: systemd-analyze security {unit}: {score}")
+    assert score <= MAX_EXPOSURE[unit]
+    # Sandboxing must not stop the unit: the session brings up its window, the agent runs.
+    _wait_for(lambda: booted.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active", 60, unit)
+
+
+def test_firewall_opens_the_fleet_server_addresses_it_looks_up(booted):
+    """Without a network the name does not resolve and the service says so (no failure); once it
+    resolves (here through /etc/hosts), its addresses land in the ruleset's sets."""
+    booted.run("systemctl", "start", "kiosk-fleet-address.service")
+    assert booted.run("systemctl", "show", "--property=Result", "--value", "kiosk-fleet-address.service").stdout.strip() == "success"
+    booted.run("sh", "-c", "cp /etc/hosts /run/hosts.saved && "
+                           "printf '192.0.2.44 parc.asso-exemple.fr\\n2001:db8::44 parc.asso-exemple.fr\\n' >> /etc/hosts")
+    try:
+        booted.run("systemctl", "start", "kiosk-fleet-address.service")
+        v4 = booted.run("nft", "list", "set", "inet", "kiosk", "fleet_v4").stdout
+        v6 = booted.run("nft", "list", "set", "inet", "kiosk", "fleet_v6").stdout
+        assert "192.0.2.44" in v4 and "2001:db8::44" in v6
+        rules = booted.run("nft", "list", "chain", "inet", "kiosk", "output").stdout
+        assert "ip daddr @fleet_v4 tcp dport 443 accept" in rules
+    finally:
+        booted.run("sh", "-c", "cat /run/hosts.saved > /etc/hosts")
+
+
+def test_ssh_server_runs_with_keys_only(booted):
+    _wait_for(lambda: booted.run("systemctl", "is-active", "ssh.service", check=False).stdout.strip() == "active", 30, "sshd")
+    effective = booted.run("sshd", "-T", "-C", "user=benevole,host=x,addr=192.168.1.9").stdout.splitlines()
+    assert "passwordauthentication no" in effective and "permitrootlogin no" in effective

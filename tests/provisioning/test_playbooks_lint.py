@@ -39,7 +39,7 @@ def test_the_playbooks_apply_every_role():
     kiosk = [entry["role"] for entry in yaml.safe_load((PLAYBOOKS / "site.yml").read_text(encoding="utf-8"))[0]["roles"]]
     server = [entry["role"] for entry in
               yaml.safe_load((PLAYBOOKS / "fleet-server.yml").read_text(encoding="utf-8"))[0]["roles"]]
-    assert sorted(kiosk) == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing"])
+    assert sorted(kiosk) == sorted(["agent", "base", "enrolment", "firewall", "kiosk", "lockdown", "printing", "ssh"])
     assert server == ["fleet_server"]
     assert sorted(kiosk + server) == ROLES
 

@@ -1,4 +1,4 @@
-"""`provision run` and `provision check` end to end against real Debian 12 root filesystems
+"""`provision run` and `provision check` end to end against real Debian 13 and 12 root filesystems
 (chroot connection): progress, per-host summary, kept logs, exit codes."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from provision_runs import run_provision, write_inventory
 from provisioning.provision.machine_check import grade
@@ -50,7 +51,10 @@ def test_second_run_summary_shows_no_change(provisioned):
 
 
 def test_check_mode_with_limit_changes_nothing_and_only_touches_the_named_host(provisioned, extra_vars_file, tmp_path):
+    keys = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))["association"]["ssh_keys"]
+
     def add_unreachable_machine(data):
+        data["association"]["ssh_keys"] = keys  # the same keys as the provisioned machine's
         other = dict(data["machines"][0], asset_tag="ASSO-2026-0099", address=str(tmp_path / "absent"),
                      enrolment_code="ZZZZ-0000-9999")
         data["machines"].append(other)
@@ -74,7 +78,7 @@ def test_a_failed_host_makes_the_run_exit_1_and_says_why(tmp_path, extra_vars_fi
     assert (result.run_dir / "artifacts" / "ansible" / "stdout").exists()
 
 
-def test_check_reports_the_facts_of_a_real_debian_12_system(overlays):
+def test_check_reports_the_facts_of_a_real_debian_system(overlays, release):
     """Through the chroot connection every fact but the disk is visible (a chroot has no mount of
     its own), so the verdict names exactly that; over SSH the disk is measured too (see grade tests)."""
     overlay = overlays.create("check")
@@ -85,7 +89,8 @@ def test_check_reports_the_facts_of_a_real_debian_12_system(overlays):
         overlays.unmount(proc)
     assert "Processeur : x86_64" in result.output
     assert re.search(r"Mémoire : \d+,\d Go", result.output)
-    assert re.search(r"Système : Debian 12\.\d+", result.output)
+    major = {"bookworm": "12", "trixie": "13"}[release]
+    assert re.search(rf"Système : Debian {major}(\.\d+)?$", result.output, re.M), result.output
     missing = [line for line in result.output.splitlines() if line.startswith("  - ")]
     assert missing == ["  - taille du disque inconnue (le poste ne l'a pas donnée) : vérifiez qu'il a 16 Go au moins."]
     assert result.returncode == 1
@@ -98,7 +103,7 @@ def test_check_says_when_a_host_cannot_be_reached(tmp_path, system_or_skip):
 
 
 GOOD_FACTS = {"architecture": "x86_64", "memtotal_mb": 3900, "distribution": "Debian",
-              "distribution_version": "12.8", "distribution_major_version": "12",
+              "distribution_version": "13.2", "distribution_major_version": "13",
               "mounts": [{"mount": "/", "size_total": 120 * 10**9}]}
 
 
@@ -106,8 +111,9 @@ GOOD_FACTS = {"architecture": "x86_64", "memtotal_mb": 3900, "distribution": "De
     ({"architecture": "i386"}, "64 bits"),
     ({"memtotal_mb": 990}, "2 Go au moins"),
     ({"mounts": [{"mount": "/", "size_total": 8 * 10**9}]}, "16 Go au moins"),
-    ({"distribution_version": "11.9", "distribution_major_version": "11"}, "installez Debian 12"),
-    ({"distribution": "Ubuntu", "distribution_version": "24.04", "distribution_major_version": "24"}, "installez Debian 12"),
+    ({"distribution_version": "11.9", "distribution_major_version": "11"}, "installez Debian 13"),
+    ({"distribution_version": "14.0", "distribution_major_version": "14"}, "installez Debian 13"),
+    ({"distribution": "Ubuntu", "distribution_version": "24.04", "distribution_major_version": "24"}, "installez Debian 13"),
 ])
 def test_grading_names_what_is_missing(change, missing):
     verdict = grade({**GOOD_FACTS, **change})
@@ -118,6 +124,13 @@ def test_grading_names_what_is_missing(change, missing):
 def test_grading_accepts_the_minimum():
     verdict = grade({**GOOD_FACTS, "memtotal_mb": 1900, "mounts": [{"mount": "/", "size_total": 15_700_000_000}]})
     assert verdict.suitable and verdict.missing == []
+
+
+def test_grading_accepts_debian_12_and_says_new_installs_get_13():
+    verdict = grade({**GOOD_FACTS, "distribution_version": "12.12", "distribution_major_version": "12"})
+    assert verdict.suitable
+    assert any("nouvelle installation se fait en Debian 13" in line for line in verdict.summary)
+    assert not any("convient encore" in line for line in grade(GOOD_FACTS).summary)
 
 
 def test_grading_never_passes_a_disk_it_could_not_measure():

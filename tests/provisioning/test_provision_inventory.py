@@ -57,6 +57,22 @@ BROKEN = [
                  "machines[0].site.printer.uri", "au mauvais format", id="printer-uri"),
     pytest.param(_set(["association", "grub_password_hash"], "secret"),
                  "association.grub_password_hash", "grub-mkpasswd-pbkdf2", id="grub-hash"),
+    pytest.param(_set(["association", "fleet_url"], "http://parc.asso-exemple.fr"),
+                 "association.fleet_url", "doit être en https://", id="fleet-http"),
+    pytest.param(_set(["association", "fleet_url"], "https://parc.asso-exemple.fr:99999"),
+                 "association.fleet_url", "n'est pas une adresse valable", id="fleet-bad-port"),
+    pytest.param(_set(["association", "ssh_user"], "root"),
+                 "association.ssh_user", "connexion SSH de root est refusée", id="ssh-root"),
+    pytest.param(_delete(["association", "ssh_keys"]),
+                 "association.ssh_keys", "champ obligatoire manquant", id="no-ssh-keys"),
+    pytest.param(_set(["association", "ssh_keys"], []),
+                 "association.ssh_keys", "", id="empty-ssh-keys"),
+    pytest.param(_set(["association", "ssh_keys"], ["ssh-ed25519 AAAAC3NzaC1yc2EAAAADAQABAAABAQ benevole"]),
+                 "association.ssh_keys[0]", "clé SSH abîmée", id="ssh-key-damaged"),
+    pytest.param(_set(["association", "ssh_keys"], ["AAAAC3NzaC1lZDI1NTE5AAAAIBcUqKDcnTNsnrkhD8wTnKaH4S"]),
+                 "association.ssh_keys[0]", "clé SSH publique acceptée", id="ssh-key-no-type"),
+    pytest.param(_set(["association", "ssh_keys"], ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
+                 "association.ssh_keys[0]", "clé SSH publique acceptée", id="ssh-private-key"),
 ]
 
 
@@ -150,3 +166,22 @@ def test_an_unknown_limit_exits_2(capsys, tmp_path):
     code, output = _provision(capsys, tmp_path, str(_write(tmp_path)), "--limit", "ASSO-0000")
     assert code == 2
     assert "--limit ASSO-0000" in output and "absent de l'inventaire" in output
+
+
+def test_a_weak_rsa_key_is_refused(capsys, tmp_path):
+    """A 2048-bit RSA key (generated here) is refused with the advice to make an ed25519 key."""
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(tmp_path / "rsa")], check=True)
+    key = (tmp_path / "rsa.pub").read_text().strip()
+    code, output = _provision(capsys, tmp_path, str(_write(tmp_path, _set(["association", "ssh_keys"], [key]))))
+    assert code == 2
+    assert ": association.ssh_keys[0] : " in output and "2048 bits, trop faible" in output and "ed25519" in output
+
+
+def test_the_fleet_endpoint_gives_host_and_port():
+    from provisioning.provision.inventory import fleet_endpoint
+
+    assert fleet_endpoint("https://parc.asso-exemple.fr") == ("parc.asso-exemple.fr", 443)
+    assert fleet_endpoint("https://parc.asso-exemple.fr:8443/api") == ("parc.asso-exemple.fr", 8443)
+    assert fleet_endpoint("https://[2001:db8::1]:8443") == ("2001:db8::1", 8443)

@@ -44,6 +44,9 @@ def test_the_wheelhouse_is_reproducible_and_complete(tmp_path):
         _digest(pack([second.directory], tmp_path / "two.tar", "*.whl"))
     names = {path.name.split("-")[0].lower() for path in first.directory.glob("*.whl")}
     assert {"mairie_kiosk", "pywebview", "psutil", "flask", "pydantic", "pyyaml"} <= names
+    # Compiled dependencies for both kiosk Pythons: Debian 12's 3.11 and Debian 13's 3.13.
+    for python in ("cp311", "cp313"):
+        assert list(first.directory.glob(f"pydantic_core-*-{python}-{python}-*.whl")), python
     with zipfile.ZipFile(first.project_wheel) as wheel:
         members = wheel.namelist()
     assert "kiosk/cli.py" in members

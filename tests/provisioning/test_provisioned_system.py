@@ -1,4 +1,4 @@
-"""site.yml applied by `provision run` to a real Debian 12 root filesystem (chroot connection):
+"""site.yml applied by `provision run` to real Debian 13 and 12 root filesystems (chroot connection):
 the second run changes nothing, and the result is what the roles promise."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 import yaml
+
+from provision_runs import INTERRUPTED_PACKAGE
 
 pytestmark = pytest.mark.system
 
@@ -33,6 +35,13 @@ def test_the_first_run_succeeds(provisioned):
     assert provisioned.first.returncode == 0, provisioned.first.output[-5000:]
     assert recap(provisioned.first, provisioned.asset_tag)["failed"] == 0
     assert recap(provisioned.first, provisioned.asset_tag)["changed"] > 20
+
+
+def test_the_first_run_finishes_an_installation_cut_by_a_power_loss(provisioned):
+    assert "base : Terminer l'installation interrompue avant d'installer quoi que ce soit." in provisioned.first.changed_tasks()
+    status = chroot(provisioned, "dpkg-query", "-W", "-f=${Status}", INTERRUPTED_PACKAGE).stdout
+    assert status == "install ok installed"
+    assert chroot(provisioned, "dpkg", "--audit").stdout.strip() == ""
 
 
 def test_the_second_run_changes_nothing(provisioned):
@@ -72,7 +81,8 @@ def _enabled(system, unit):
 
 @pytest.mark.parametrize("unit", ["kiosk-session.service", "kiosk-agent.service", "kiosk-screen.timer",
                                   "kiosk-printer.timer", "nftables.service", "cups.service",
-                                  "systemd-timesyncd.service"])
+                                  "systemd-timesyncd.service", "ssh.service", "kiosk-fleet-address.timer",
+                                  "kiosk-fleet-address.service"])
 def test_units_are_enabled(provisioned, unit):
     assert _enabled(provisioned, unit) == "enabled"
 
@@ -90,6 +100,9 @@ def test_session_unit_runs_the_window_under_xinit_and_restarts(provisioned):
     unit = read(provisioned, "/etc/systemd/system/kiosk-session.service")
     assert "User=kiosk" in unit and "Restart=always" in unit
     assert "ExecStart=/usr/bin/xinit /usr/local/lib/kiosk/session -- /usr/bin/Xvfb :0" in unit
+    assert unit.split("ExecStart=", 1)[1].splitlines()[0].endswith("-auth /run/kiosk-session/Xauthority")
+    assert "Environment=XAUTHORITY=/run/kiosk-session/Xauthority" in unit
+    assert "ExecStartPre=/usr/local/lib/kiosk/session-cookie" in unit
     assert "kiosk run /etc/kiosk" in read(provisioned, "/usr/local/lib/kiosk/session")
     chroot(provisioned, "systemd-analyze", "verify", "/etc/systemd/system/kiosk-session.service")
 
@@ -109,10 +122,93 @@ def test_kernel_settings(provisioned):
     assert "--setro" in read(provisioned, "/etc/udev/rules.d/80-kiosk-usb-read-only.rules")
 
 
-def test_grub_menu_is_hidden_and_protected(provisioned):
-    assert "GRUB_TIMEOUT=0" in read(provisioned, "/etc/default/grub.d/50-kiosk.cfg")
+def test_grub_menu_is_hidden_protected_repairs_disks_and_offers_a_protected_rescue(provisioned):
+    settings = read(provisioned, "/etc/default/grub.d/50-kiosk.cfg")
+    assert "GRUB_TIMEOUT=1" in settings and "GRUB_TIMEOUT_STYLE=hidden" in settings
+    assert 'GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX} fsck.repair=yes"' in settings
+    assert "GRUB_DISABLE_RECOVERY=false" in settings
+    # What update-grub will read: Debian's defaults, then the drop-in.
+    sourced = chroot(provisioned, "sh", "-c", "[ -f /etc/default/grub ] && . /etc/default/grub; for f in /etc/default/grub.d/*.cfg; do . $f; done; "
+                     "echo \"$GRUB_CMDLINE_LINUX|$GRUB_DISABLE_RECOVERY\"").stdout.strip()
+    assert sourced.endswith("fsck.repair=yes|false"), sourced
     assert "password_pbkdf2 asso grub.pbkdf2.sha512." in read(provisioned, "/etc/grub.d/01_kiosk_password")
-    assert "--unrestricted" in read(provisioned, "/etc/grub.d/10_linux")
+
+
+def test_grub_vendor_script_is_diverted_not_edited(provisioned):
+    diverted = "/usr/local/lib/kiosk/grub/10_linux.debian"
+    diversion = chroot(provisioned, "dpkg-divert", "--list", "/etc/grub.d/10_linux").stdout
+    assert f"local diversion of /etc/grub.d/10_linux to {diverted}" in diversion
+    vendor = read(provisioned, diverted)
+    assert "--unrestricted" not in vendor and 'CLASS="--class gnu-linux --class gnu --class os"' in vendor
+    # dpkg sees the vendor file unmodified: upgrades of grub never stop on a changed conffile.
+    owner = chroot(provisioned, "dpkg-query", "-S", "/etc/grub.d/10_linux").stdout.strip().splitlines()[-1]
+    package = owner.split(":")[0].strip()
+    assert package == "grub-common", owner
+    verify = chroot(provisioned, "dpkg", "--verify", package, check=False).stdout
+    assert "10_linux" not in verify, verify
+    wrapper = read(provisioned, "/etc/grub.d/10_linux")
+    assert diverted in wrapper and "grub-unrestrict" in wrapper
+    assert (provisioned.root / "etc/grub.d/10_linux").stat().st_mode & 0o111
+
+
+def test_grub_filter_unrestricts_normal_entries_and_keeps_recovery_protected(provisioned):
+    """The filter applied to entries printed by Debian's own 10_linux (diverted), run with the
+    variables grub-mkconfig gives it and a fake kernel: what update-grub would write on a real PC."""
+    root = provisioned.root
+    (root / "boot").mkdir(exist_ok=True)
+    kernel, initrd = root / "boot/vmlinuz-6.1.0-99-amd64", root / "boot/initrd.img-6.1.0-99-amd64"
+    kernel.write_bytes(b"")
+    initrd.write_bytes(b"")
+    script = ("export grub_probe=/bin/true grub_file=/bin/false GRUB_DEVICE=/dev/sda1 GRUB_DEVICE_UUID=1234 "
+              "GRUB_FS=ext2 GRUB_DISABLE_SUBMENU=n GRUB_DISABLE_RECOVERY=false GRUB_CMDLINE_LINUX='fsck.repair=yes' "
+              "GRUB_DISTRIBUTOR=Debian pkgdatadir=/usr/share/grub; /etc/grub.d/10_linux")
+    try:
+        result = subprocess.run(["chroot", str(root), "sh", "-c", script], capture_output=True, text=True, check=False)
+    finally:
+        kernel.unlink()
+        initrd.unlink()
+    lines = result.stdout.splitlines()
+    entries = [line.strip() for line in lines if line.strip().startswith(("menuentry ", "submenu "))]
+    assert len(entries) >= 4, result.stdout + result.stderr
+    recovery = [line for line in entries if "-recovery-" in line]
+    normal = [line for line in entries if "-recovery-" not in line]
+    assert recovery and all("--unrestricted" not in line for line in recovery)
+    assert normal and all("--unrestricted $menuentry_id_option" in line for line in normal)
+    kernels = [line.strip() for line in lines if line.strip().startswith("linux")]
+    rescue = [line for line in kernels if " single " in f"{line} "]
+    assert rescue and all(line.endswith("systemd.setenv=SYSTEMD_SULOGIN_FORCE=1") for line in rescue)
+    assert all("SYSTEMD_SULOGIN_FORCE" not in line for line in kernels if line not in rescue)
+
+
+def test_ssh_accepts_only_the_association_keys(provisioned):
+    chroot(provisioned, "mkdir", "-p", "/run/sshd")
+    effective = chroot(provisioned, "/usr/sbin/sshd", "-T", "-C", "user=benevole,host=x,addr=192.168.1.9").stdout.splitlines()
+    for line in ("passwordauthentication no", "kbdinteractiveauthentication no", "permitrootlogin no",
+                 "authenticationmethods publickey", "authorizedkeysfile /etc/ssh/authorized_keys/%u",
+                 "allowusers benevole", "x11forwarding no"):
+        assert line in effective, line
+    keys = read(provisioned, "/etc/ssh/authorized_keys/benevole")
+    example = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))["association"]["ssh_keys"]
+    assert [line for line in keys.splitlines() if not line.startswith("#")] == example
+    assert chroot(provisioned, "stat", "-c", "%U %a", "/etc/ssh/authorized_keys/benevole").stdout.strip() == "root 644"
+    assert "sudo" in chroot(provisioned, "id", "-nG", "benevole").stdout.split()
+
+
+def test_ctrl_alt_del_burst_does_nothing(provisioned):
+    assert "CtrlAltDelBurstAction=none" in read(provisioned, "/etc/systemd/system.conf.d/50-kiosk.conf")
+
+
+def test_zram_only_on_machines_with_4_gb_or_less(provisioned):
+    conf = read(provisioned, "/etc/systemd/zram-generator.conf")
+    assert "host-memory-limit = 4096" in conf and "[zram0]" in conf
+    assert (provisioned.root / "usr/lib/systemd/system-generators/zram-generator").exists()
+
+
+def test_usb_sticks_are_mounted_read_only_without_programs(provisioned):
+    rule = read(provisioned, "/etc/udev/rules.d/81-kiosk-usb-mount.rules")
+    assert 'ENV{ID_BUS}=="usb"' in rule and 'ENV{ID_FS_TYPE}=="vfat|exfat"' in rule
+    assert "systemd-mount" in rule and "--options=ro,nosuid,nodev,noexec," in rule
+    assert "/media/usb-%k" in rule
 
 
 def test_no_terminal_or_file_manager_is_installed(provisioned):
@@ -129,11 +225,16 @@ def test_nftables_ruleset_is_accepted_by_nft(provisioned):
     assert "ip saddr { 192.168.1.0/24 } tcp dport 22 accept" in rules
     assert "tcp dport { 53, 80, 443, 631 } accept" in rules
     assert "udp dport { 53, 67, 123, 547 } accept" in rules
+    assert "ip daddr @fleet_v4 tcp dport 443 accept" in rules and "ip6 daddr @fleet_v6 tcp dport 443 accept" in rules
+    assert "host=parc.asso-exemple.fr" in read(provisioned, "/usr/local/lib/kiosk/fleet-address")
 
 
 def test_cups_lets_kiosk_print_but_not_administer(provisioned):
     assert re.search(r"^SystemGroup root lpadmin$", read(provisioned, "/etc/cups/cups-files.conf"), re.M)
-    assert re.search(r"^Browsing No$", read(provisioned, "/etc/cups/cupsd.conf"), re.M)
+    cupsd = read(provisioned, "/etc/cups/cupsd.conf")
+    assert re.search(r"^Browsing No$", cupsd, re.M)
+    assert re.search(r"^PreserveJobFiles No$", cupsd, re.M) and re.search(r"^PreserveJobHistory No$", cupsd, re.M)
+    chroot(provisioned, "cupsd", "-t")
     queue = read(provisioned, "/usr/local/lib/kiosk/printer-queue")
     assert "uri=ipp://imprimante-mairie.local/ipp/print" in queue and "-m everywhere" in queue
 
