@@ -60,7 +60,7 @@ def assert_refused(response, status: int, pointer: str) -> dict:
 def stored_rows(fleet) -> dict:
     import sqlalchemy as sa
     from provisioning.fleet.store import schema
-    from provisioning.fleet.dashboard import tables
+    from provisioning.fleet.store import staff_schema as tables
     with fleet.app.extensions["fleet_engine"].connect() as conn:
         return {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                 for table in (schema.health_batches, schema.usage_reports, schema.inventory_reports,
@@ -236,13 +236,13 @@ def test_sequence_numbers_cannot_use_up_a_machines_identity(hostile):
     assert stored_rows(hostile) == before
     assert send(hostile, [health(last + MAX_SEQ_ADVANCE, time.time() - 5)]).status_code == 200
     hostile.next_seq = last + MAX_SEQ_ADVANCE + 1
-    # A reinstall: a new code for the same asset tag; its base is the last seq, and base + 1 is accepted.
+    # A reinstall (the staff's reinstall code for this asset tag: a healthy machine is never taken over
+    # with an ordinary code); its base is the last seq, and base + 1 is accepted.
     from provisioning.fleet.enrolment import create_enrolment_code
-    code = create_enrolment_code(hostile.app.extensions["fleet_engine"], LUCHON, time.time(), 30)
+    code = create_enrolment_code(hostile.app.extensions["fleet_engine"], LUCHON, time.time(), 30, asset_tag="HOST-001")
     answer = hostile.app.test_client().post("/api/v1/enrol", json={
         "protocol": 1, "code": code, "asset_tag": "HOST-001", "commune_insee": LUCHON})
-    if answer.status_code != 201:  # another branch may ask for a staff decision first: not this test's point
-        pytest.skip(f"re-enrolment of a known machine answered {answer.status_code}")
+    assert answer.status_code == 201, answer.get_json()
     base = answer.get_json()["seq_base"]
     assert base == last + MAX_SEQ_ADVANCE
     hostile.tokens["HOST-001"] = answer.get_json()["token"]

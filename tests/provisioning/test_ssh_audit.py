@@ -71,9 +71,9 @@ def ssh_access(booted, provisioned, admin_key, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fleet_reached(booted, ssh_access, tmp_path_factory):
     """A real fleet server on the booted machine's loopback; the agent pointed at it and enrolled."""
-    from provisioning.fleet.db import make_engine
+    from provisioning.fleet.store.engine import make_engine
     from provisioning.fleet.enrolment import create_enrolment_code
-    from provisioning.fleet.migrate import upgrade
+    from provisioning.fleet.store.migrate import upgrade
 
     workdir = tmp_path_factory.mktemp("fleet")
     url = f"sqlite:///{workdir / 'fleet.db'}"
