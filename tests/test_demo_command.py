@@ -48,7 +48,8 @@ def test_demo_serves_the_home_page_and_its_fleet_server_lists_the_demo_kiosk(tmp
         home = _read_until(demo, r"servi sur (http://127\.0\.0\.1:\d+/)", lines).group(1)
 
         page = urllib.request.urlopen(home, timeout=10).read().decode()
-        assert page.count('class="tuile"') == 24
+        assert page.count('data-featured-tile=') == 8  # the demo's tiles « à la une »
+        assert "data-all-services" in page  # the other services, one button away
         assert "Bagnères-de-Luchon" in page
 
         jar = http.cookiejar.CookieJar()

@@ -146,23 +146,26 @@ def test_offline_state_is_calm_and_help_still_works(page, shell_url):
     page.wait_for_url("**/hors-ligne?tuile=*")
     assert page.locator("h1").inner_text() == "Internet ne fonctionne pas pour le moment"
     assert page.get_by_role("link", name="Réessayer").is_visible()
-    page.get_by_role("link", name="Voir l’aide").click()
+    page.get_by_role("link", name="Aide", exact=True).click()
     page.wait_for_url(shell_url + "aide")
     assert page.locator("h1").inner_text() == "Besoin d’aide\u202f?"
 
 
 def test_header_follows_the_connection_without_reloading(page, demo_config, serve_wsgi):
-    with socket.socket() as target:
-        target.bind(("127.0.0.1", 0))  # bound, not listening yet: connections are refused
-        settings = ShellSettings(probe_host="127.0.0.1", probe_port=target.getsockname()[1],
-                                 probe_cache_s=0, status_refresh_s=1)
+    from connectivity_check import ConnectivityCheck
+
+    check = ConnectivityCheck.start("offline")  # the check gets no answer: no Internet
+    try:
+        settings = ShellSettings(**check.settings(), probe_cache_s=0, status_refresh_s=1)
         page.goto(serve_wsgi(create_app(demo_config, settings=settings)))
         assert page.get_by_text("Pas de connexion Internet").is_visible()
         page.evaluate("window.marker = 'same page'")
-        target.listen(8)  # the Internet comes back
+        check.mode = "online"  # the Internet comes back
         page.get_by_text("Connecté à Internet").wait_for(state="visible", timeout=10_000)
         assert page.locator(".tuile-indisponible").first.is_hidden()
         assert page.evaluate("window.marker") == "same page"
+    finally:
+        check.stop()
 
 
 @pytest.mark.parametrize("width", [320, 1280])

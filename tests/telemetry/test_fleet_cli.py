@@ -63,7 +63,7 @@ def test_a_reinstall_code_re_enrols_a_machine_that_is_checking_in(fleet_env, cap
     (["tokens", "rotate", "not a tag"], "numéro d'inventaire"),
     (["enrolment-code", "65059", "--name", "Luchon", "--asset-tag", "AB-0404"], "aucune borne inscrite"),
     (["enrolment-code", "65059", "--name", "Luchon", "--asset-tag", "ab 1"], "étiquette « ab 1 » invalide"),
-    (["enrolment-code"], "Missing argument"),
+    (["enrolment-code"], "Argument manquant"),
 ])
 def test_bad_input_exits_2_with_one_sentence(fleet_env, capsys, argv, words):
     assert main(argv) == 2

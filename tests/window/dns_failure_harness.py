@@ -53,7 +53,8 @@ def main(config_dir: str, check_port: str) -> int:
     documents = SessionDocuments(scratch / "documents")
     printer = CupsPrinter(config.printer.name)
     shell_settings = ShellSettings(probe_host="127.0.0.1", probe_port=int(check_port), probe_path=PATH,
-                                   probe_answer=ANSWER, probe_timeout_s=1, in_kiosk_window=True)
+                                   probe_answer=ANSWER, probe_timeout_s=5, probe_cache_s=1,
+                                   in_kiosk_window=True)  # generous: a loaded machine answers slowly
     server, _thread = start_shell(config, events, documents, printer, 0, shell_settings)
     settings = WindowSettings(events_dir=scratch / "events", documents_dir=documents.folder, usb_roots=())
     kiosk = KioskWindow(config, settings, shell_origin=f"http://127.0.0.1:{server.server_port}", events=events,

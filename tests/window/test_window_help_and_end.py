@@ -109,7 +109,7 @@ def test_yes_erases_everything_and_shows_the_session_ended_page(driver, sites):
     kiosk.farewell_s = 4.0  # long enough to see it under load
     settings = kiosk.settings
     # Not a hang test: on a loaded machine a new web process may not answer pings for seconds.
-    kiosk.settings = settings.with_changes(hang_timeout_s=60)
+    kiosk.settings = settings.with_changes(hang_timeout_s=60, loading_hang_timeout_s=120)
     try:
         ask(driver)
         driver.click_widget(kiosk.end_question.erase)

@@ -85,7 +85,7 @@ def test_printing_a_document_from_my_documents_prints_two_pages(driver, sites, c
     download_two_pages(driver, sites)
     before, events_before = all_jobs(cups), len(pages_printed(driver))
     print_from_my_documents(driver)
-    assert PRINTED in plain(driver.js("document.querySelector('main').innerText"))
+    assert plain(PRINTED) in plain(driver.js("document.querySelector('main').innerText"))
     driver.wait(lambda: new_jobs(cups, before, "completed"), 15, "CUPS to complete the job")
     [job] = new_jobs(cups, before, "completed")
     assert "Job completed." in cups.job_log(job) and len(cups.page_log(job)) == 1
@@ -98,7 +98,7 @@ def test_ending_the_session_cancels_a_job_still_waiting(driver, sites, cups):
     download_two_pages(driver, sites)
     before = all_jobs(cups)
     print_from_my_documents(driver)
-    assert PRINTED in plain(driver.js("document.querySelector('main').innerText"))
+    assert plain(PRINTED) in plain(driver.js("document.querySelector('main').innerText"))
     [job] = new_jobs(cups, before, "not-completed")
     driver.pump(1.0)
     assert cups.job_ids("mairie", "not-completed") == [job], "a paused printer must keep the job waiting"
