@@ -121,7 +121,7 @@ class Driver:
         end = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > end:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+                raise AssertionError(f"timed out after {timeout} s waiting for {what} (url {self.url()!r})")
             self.pump(0.02)
 
     def url(self) -> str:
