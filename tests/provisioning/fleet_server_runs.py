@@ -21,6 +21,8 @@ import yaml
 from provisioning.provision.bundle import pack
 from provisioning.provision.wheelhouse import build_wheelhouse
 
+from nspawn_machine import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 CLIENT = Path(__file__).with_name("fleet_server_client.py")
 PLAYBOOKS = REPO / "playbooks"
@@ -110,14 +112,6 @@ def answer_or_none(machine, certificate: Path, *args: str):
     return answer if answer["status"] == 200 else None
 
 
-def wait_for(predicate, timeout_s: float, what: str, explain=lambda: ""):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}\n{explain()}")
 
 
 def wait_for_the_api(machine, certificate: Path, timeout_s: float = 90) -> None:

@@ -68,3 +68,15 @@ class BootedMachine:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+def wait_for(predicate, timeout_s: float, what: str, explain=lambda: "", interval_s: float = 0.5):
+    """``predicate()``'s first true value within ``timeout_s``; otherwise an AssertionError naming
+    ``what`` and, after it, what ``explain()`` says (the machine's state, a log)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out waiting for {what}\n{explain()}".rstrip())

@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from nspawn_machine import wait_for
 from provision_runs import EXAMPLE_INVENTORY
 
 pytestmark = pytest.mark.system
@@ -25,16 +26,6 @@ def _has_command(booted, name: str) -> bool:
 
 def _main_pid(booted, unit: str) -> int:
     return int(booted.run("systemctl", "show", "--property=MainPID", "--value", unit).stdout.strip())
-
-
-def _wait_for(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stable_window(booted) -> int | None:
@@ -62,7 +53,7 @@ def test_kiosk_cannot_sudo_or_su(booted):
 
 
 def test_cups_runs_and_kiosk_may_print_but_not_administer(booted):
-    _wait_for(lambda: booted.run("systemctl", "is-active", "cups.service", check=False).stdout.strip() == "active",
+    wait_for(lambda: booted.run("systemctl", "is-active", "cups.service", check=False).stdout.strip() == "active",
               30, "cups")
     booted.run("lpadmin", "-p", "essai", "-E", "-v", "ipp://127.0.0.1:9/ipp/print")
     printed = booted.run("lp", "-d", "essai", "/etc/hostname", user="kiosk", check=False)
@@ -80,13 +71,13 @@ def test_firewall_is_loaded_at_boot(booted):
 def test_kiosk_session_is_active_and_comes_back_after_kill_9(booted):
     if not _has_command(booted, "run"):
         pytest.skip("`kiosk run` does not exist yet (window issue): the session restarts in a loop until it lands")
-    _wait_for(lambda: booted.run("pgrep", "-x", "Xvfb", check=False).returncode == 0, 30, "the X server")
-    first = _wait_for(lambda: _stable_window(booted), 60, "the kiosk window")
+    wait_for(lambda: booted.run("pgrep", "-x", "Xvfb", check=False).returncode == 0, 30, "the X server")
+    first = wait_for(lambda: _stable_window(booted), 60, "the kiosk window")
     assert booted.run("systemctl", "is-active", "kiosk-session.service").stdout.strip() == "active"
     session = _main_pid(booted, "kiosk-session.service")
     booted.run("kill", "-9", str(session))
-    _wait_for(lambda: booted.run("kill", "-0", str(first), check=False).returncode != 0, 30, "the old window to end")
-    second = _wait_for(lambda: _stable_window(booted), 60, "the kiosk window after kill -9")
+    wait_for(lambda: booted.run("kill", "-0", str(first), check=False).returncode != 0, 30, "the old window to end")
+    second = wait_for(lambda: _stable_window(booted), 60, "the kiosk window after kill -9")
     assert second != first
     assert _main_pid(booted, "kiosk-session.service") != session
     assert booted.run("systemctl", "is-active", "kiosk-session.service").stdout.strip() == "active"
@@ -95,7 +86,7 @@ def test_kiosk_session_is_active_and_comes_back_after_kill_9(booted):
 def test_agent_service_is_active(booted):
     if not _has_command(booted, "agent"):
         pytest.skip("`kiosk agent` does not exist yet (telemetry issue)")
-    _wait_for(lambda: booted.run("systemctl", "is-active", "kiosk-agent.service", check=False).stdout.strip() == "active",
+    wait_for(lambda: booted.run("systemctl", "is-active", "kiosk-agent.service", check=False).stdout.strip() == "active",
               30, "the agent")
     time.sleep(3)
     assert booted.run("systemctl", "is-active", "kiosk-agent.service").stdout.strip() == "active"
@@ -112,7 +103,7 @@ def test_screen_follows_the_opening_hours(booted):
     after 300 s of inactivity outside (Xvfb has no DPMS: the screen saver timeout tells)."""
     if not _has_command(booted, "run"):
         pytest.skip("`kiosk run` does not exist yet (window issue)")
-    _wait_for(lambda: booted.run("pgrep", "-x", "Xvfb", check=False).returncode == 0, 30, "the X server")
+    wait_for(lambda: booted.run("pgrep", "-x", "Xvfb", check=False).returncode == 0, 30, "the X server")
     booted.run("systemctl", "start", "kiosk-screen.service")
     assert booted.run("systemctl", "show", "--property=Result", "--value", "kiosk-screen.service").stdout.strip() == "success"
     weekday, minutes = booted.run("date", "+%u %H%M").stdout.split()
@@ -129,7 +120,7 @@ def test_only_the_session_can_open_the_display(booted):
     if not _has_command(booted, "run"):
         pytest.skip("`kiosk run` does not exist yet (window issue)")
     # A settled session (an earlier test restarts it): its X server, cookie and window are up.
-    _wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
+    wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
     cookie = booted.run("stat", "-c", "%U %a", XAUTHORITY).stdout.strip()
     assert cookie == "kiosk 600"
     assert "-auth " + XAUTHORITY in booted.run("ps", "-ww", "-o", "args=", "-C", "Xvfb").stdout
@@ -159,7 +150,7 @@ def test_units_are_sandboxed(booted, unit, release):
     print(f"\n{release}: systemd-analyze security {unit}: {score}")
     assert score <= MAX_EXPOSURE[unit]
     # Sandboxing must not stop the unit: the session brings up its window, the agent runs.
-    _wait_for(lambda: booted.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active", 60, unit)
+    wait_for(lambda: booted.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active", 60, unit)
 
 
 def test_firewall_opens_the_fleet_server_addresses_it_looks_up(booted):
@@ -181,6 +172,6 @@ def test_firewall_opens_the_fleet_server_addresses_it_looks_up(booted):
 
 
 def test_ssh_server_runs_with_keys_only(booted):
-    _wait_for(lambda: booted.run("systemctl", "is-active", "ssh.service", check=False).stdout.strip() == "active", 30, "sshd")
+    wait_for(lambda: booted.run("systemctl", "is-active", "ssh.service", check=False).stdout.strip() == "active", 30, "sshd")
     effective = booted.run("sshd", "-T", "-C", "user=benevole,host=x,addr=192.168.1.9").stdout.splitlines()
     assert "passwordauthentication no" in effective and "permitrootlogin no" in effective

@@ -101,24 +101,19 @@ def test_a_service_that_never_answers_is_stopped_and_named(driver, trouble):
     assert time.monotonic() - started >= driver.kiosk.settings.load_timeout_s
 
 
-def test_captive_portal_gets_its_own_page(driver, connectivity, refused_url):
-    connectivity.mode = "portal"
+@pytest.mark.parametrize("mode, kind, title", [
+    ("portal", "portail", "La connexion Internet demande une action"),
+    ("offline", "hors-ligne", "Internet ne fonctionne pas pour le moment"),
+], ids=["captive-portal", "no-internet"])
+def test_portal_and_no_internet_each_get_their_own_page_and_header(driver, connectivity, refused_url,
+                                                                    mode, kind, title):
+    connectivity.mode = mode
     page = problem_page(driver, refused_url)
-    assert page["kind"] == "portail", page
-    assert page["title"] == "La connexion Internet demande une action"
+    assert page["kind"] == kind, page
+    assert page["title"] == title
     assert page["online"] == "non" and page["header"] == "Pas de connexion Internet"
     assert_three_buttons(page, driver, refused_url)
-    driver.screenshot("error-portal")
-
-
-def test_no_internet_at_all_gets_its_own_page_and_header(driver, connectivity, refused_url):
-    connectivity.mode = "offline"
-    page = problem_page(driver, refused_url)
-    assert page["kind"] == "hors-ligne", page
-    assert page["title"] == "Internet ne fonctionne pas pour le moment"
-    assert page["online"] == "non" and page["header"] == "Pas de connexion Internet"
-    assert_three_buttons(page, driver, refused_url)
-    driver.screenshot("error-offline")
+    driver.screenshot(f"error-{mode}")
 
 
 def test_name_not_found_for_one_host_while_the_internet_works(xvfb, tmp_path, connectivity):
