@@ -332,7 +332,9 @@ class KioskWindow:
     def _leave_farewell(self, view) -> bool:
         """After the session-ended page, the home, replacing it in the history ("Retour" leads nowhere)."""
         if view is self.view and view.get_uri() == self.farewell:
-            view.evaluate_javascript(f"location.replace({json.dumps(self.home)})", -1, None, None, None, None, None)
+            # Only from the session-ended page itself (the script runs in whatever document is shown).
+            script = f"if (location.href === {json.dumps(self.farewell)}) location.replace({json.dumps(self.home)})"
+            view.evaluate_javascript(script, -1, None, None, None, None, None)
         return False
 
     def on_decide_policy(self, view, decision, kind) -> bool:

@@ -50,6 +50,8 @@ class PageDisplay:
                 answer = view.evaluate_javascript_finish(result).to_string()
             except GLib.Error:
                 return  # the page went away meanwhile: its successor is applied when it loads
+            if answer == "elsewhere":
+                return  # another document is still shown (a load is pending): applied when it loads
             if answer == "pushed":
                 self._pushed = wanted
             elif answer == "differs":
@@ -60,5 +62,5 @@ class PageDisplay:
                     self.contrast_wanted = None  # done: from now on the shell's cookie keeps it
 
         push = self._pushed != wanted  # pushed once already for this page: only check, never loop
-        view.evaluate_javascript(shell_display_script(self.text.key, self.contrast_wanted, push=push), -1, None, None,
+        view.evaluate_javascript(shell_display_script(self.text.key, self.contrast_wanted, push=push, page=uri), -1, None, None,
                                  None, done, None)

@@ -60,11 +60,21 @@ class TextSize:
         return page_zoom(self.level, len(self.levels))
 
 
-def shell_display_script(text_key: str | None, contrast: bool | None = None, *, push: bool = True) -> str:
+def shell_display_script(text_key: str | None, contrast: bool | None = None, *, push: bool = True,
+                         page: str | None = None) -> str:
     """JavaScript run in a shell page: if its display differs from what is wanted, POST the change to
     the shell and reload; answers "ok" (nothing to do) or "pushed" (or "differs" when ``push`` is
-    False: a second try would only loop)."""
-    return """(function (key, contrast) {
+    False: a second try would only loop).
+
+    ``page``: the shell page the window means (its address, fragment ignored). The script runs in
+    whatever document the view shows *now*, which is not always the one ``get_uri()`` names: while a
+    new load is pending (the refusal page after a refused redirect), ``get_uri()`` already gives the
+    new address but the old (third-party) page is still shown. Run there, the POST would go to that
+    site and the reload would bring it back over the pending page. So when the document is not
+    ``page`` the script does nothing and answers "elsewhere" (the pending page is applied when it loads).
+    """
+    return """(function (key, contrast, page) {
+  if (page !== null && location.href.split('#')[0] !== page.split('#')[0]) return 'elsewhere';
   var root = document.documentElement, body = new URLSearchParams();
   if (key && !root.classList.contains('texte-' + key)) body.append('texte', key);
   if (contrast !== null && root.classList.contains('contraste') !== contrast) body.append('contraste', contrast ? 'oui' : 'non');
@@ -74,4 +84,4 @@ def shell_display_script(text_key: str | None, contrast: bool | None = None, *, 
   fetch('/affichage', {method: 'POST', body: body, credentials: 'same-origin', redirect: 'manual'})
     .then(function () { location.reload(); }, function () { location.reload(); });
   return 'pushed';
-})(%s, %s)""" % (json.dumps(push), json.dumps(text_key), json.dumps(contrast))
+})(%s, %s, %s)""" % (json.dumps(push), json.dumps(text_key), json.dumps(contrast), json.dumps(page))

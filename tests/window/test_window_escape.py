@@ -43,21 +43,28 @@ def test_hostile_page_cannot_escape(driver, sites, name, click, outcome):
     driver.pump(1.0)
     assert sites.forbidden.requests == []
     if outcome == REFUSED:
-        if name == "http-redirect" and "/non-autorise" not in driver.url():
-            # Known defect (see the closing note of 2026-11-28): in the full file, a redirect refused after
-            # a click sometimes leaves the page as it was instead of showing the refusal page. The guard
-            # itself held (no request reached the forbidden server, asserted above and below).
-            driver.pump(10.0)
-            assert sites.forbidden.requests == []
-            driver.assert_locked()
-            if "/non-autorise" not in driver.url():
-                pytest.xfail("refused redirect: the refusal page did not show (known defect, guard held)")
         driver.wait(lambda: "/non-autorise?hote=127.0.0.2" in driver.url(), what="the refusal page")
         assert any(event["kind"] == "navigation_refused" and event.get("host") == "127.0.0.2" for event in driver.events())
     else:
         assert driver.url() == page
     driver.assert_locked()
     assert sites.forbidden.requests == []
+
+
+def test_the_display_setting_never_acts_in_a_page_it_was_not_meant_for(driver, sites):
+    """The cause of a refused redirect once leaving the hostile page shown: while the refusal page was
+    pending, ``get_uri()`` already named it, so the shell's display script (POST /affichage, then
+    reload) ran in the third-party page still shown, and its reload replaced the refusal page."""
+    driver.load(sites.page("service"))
+    refusal = driver.kiosk.shell_origin + "/non-autorise?hote=127.0.0.2"
+    driver.kiosk.view.load_uri(refusal)
+    assert driver.url() == refusal  # pending: the service page is still the document shown
+    driver.kiosk.apply_display(driver.kiosk.view)
+    driver.wait(lambda: driver.url() == refusal and not driver.kiosk.view.is_loading(), what="the refusal page")
+    driver.pump(1.0)
+    assert driver.url() == refusal
+    assert [request for request in sites.allowed.requests if request[0] == "POST"] == []
+    assert driver.js("location.href") == refusal
 
 
 @pytest.mark.parametrize("name", ["blank-allowed", "window-open-allowed"])

@@ -191,10 +191,14 @@ def test_the_shell_display_script_carries_only_the_wanted_values():
     from kiosk.window.text_size import shell_display_script
 
     script = shell_display_script("grand", True)
-    assert script.rstrip().endswith('})("grand", true)') and "if (!true) return 'differs'" in script
+    assert script.rstrip().endswith('})("grand", true, null)') and "if (!true) return 'differs'" in script
     assert "fetch('/affichage'" in script and "location.reload()" in script
     check_only = shell_display_script("normal", None, push=False)
-    assert check_only.rstrip().endswith('})("normal", null)') and "if (!false) return 'differs'" in check_only
+    assert check_only.rstrip().endswith('})("normal", null, null)') and "if (!false) return 'differs'" in check_only
     # Hostile-looking values are JSON-quoted, never spliced as code.
     hostile = 'x"); alert(1); ("'
-    assert shell_display_script(hostile).rstrip().endswith("})(" + json.dumps(hostile) + ", null)")
+    assert shell_display_script(hostile).rstrip().endswith("})(" + json.dumps(hostile) + ", null, null)")
+    # Given the page it is meant for, it acts only in that document (see the escape test of the race).
+    meant = shell_display_script("grand", None, page="http://127.0.0.1:1/non-autorise?hote=x")
+    assert meant.rstrip().endswith('})("grand", null, "http://127.0.0.1:1/non-autorise?hote=x")')
+    assert meant.index("return 'elsewhere'") < meant.index("fetch(")
