@@ -167,6 +167,27 @@ def open_heavy_page(machine, variant: str, tile_point: tuple[int, int] | None) -
     raise BootFailed(f"{variant}: the heavy page did not finish within {HEAVY_TIMEOUT_S} s")
 
 
+def _breakdown(machine) -> dict:
+    """Where the memory at home is: anonymous vs kernel, and the biggest processes (RSS, MiB)."""
+    stat = machine.memory_stat()
+    kmem = int((machine.memory_cgroup / "memory.kmem.usage_in_bytes").read_text())
+    top = []
+    for procs in machine.memory_cgroup.rglob("cgroup.procs"):
+        for pid in procs.read_text().split():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80]
+            except OSError:
+                continue
+            anon_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("RssAnon:")), 0)
+            if anon_kb > 2048:
+                top.append((anon_kb, args))
+    top.sort(reverse=True)
+    return {"anon_mb": round(stat["total_rss"] / 2**20, 1), "kernel_mb": round(kmem / 2**20, 1),
+            "shmem_mb": round(stat["total_shmem"] / 2**20, 1),
+            "top_anon_mb": [f"{kb // 1024} {args}" for kb, args in top[:16]]}
+
+
 def _meminfo_2gb(work: Path) -> Path:
     """What /proc/meminfo says on a 2 GB PC just booted, bound over the container's own (which shows
     the host's): the kiosk sizes its web process memory limit from MemTotal (kiosk/window/memory.py)."""
@@ -182,9 +203,13 @@ def _meminfo_2gb(work: Path) -> Path:
     return path
 
 
-def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, tile_point, analyze: bool = False) -> dict:
+def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, tile_point, analyze: bool = False,
+              kiosk_env: tuple[str, ...] = ()) -> dict:
     with stacked_root(Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work)), lowers) as (root, _upper):
         prepare_boot(root, variant, heavy_site)
+        if variant == "kiosk" and kiosk_env:  # --kiosk-env: try a setting before putting it in the playbook
+            with open(root / "etc/systemd/system/kiosk-session.service.d/bench.conf", "a") as dropin:
+                dropin.writelines(f"Environment={item}\n" for item in kiosk_env)
         shutil.copy(_meminfo_2gb(work), root / "etc/bench-meminfo")  # bound over /proc/meminfo at boot
         machine = LimitedMachine(root, work / f"{variant}-console.log")
         try:
@@ -193,6 +218,8 @@ def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, ti
             figures = {"boot_to_home_s": round(home_at - machine.started_at, 2)}
             time.sleep(SETTLE_S)
             figures["memory_mb_at_home"] = round(machine.memory_mb(), 1)
+            if analyze:
+                figures["home_breakdown"] = _breakdown(machine)
             with ResponsivenessWatch(machine) as watch:
                 point = open_heavy_page(machine, variant, tile_point)
                 time.sleep(SETTLE_S)
@@ -205,12 +232,16 @@ def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, ti
                 figures["critical_chain"] = machine.run("systemd-analyze", "critical-chain", "--no-pager",
                                                         check=False).stdout
                 figures["blame"] = machine.run("systemd-analyze", "blame", "--no-pager", check=False).stdout
+                figures["session_journal"] = machine.run(
+                    "journalctl", "--no-pager", "-o", "short-monotonic", "-u", "kiosk-session.service",
+                    check=False).stdout[-6000:]
             return figures
         finally:
             machine.shutdown()
 
 
-def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analyze: bool = False) -> dict:
+def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analyze: bool = False,
+              kiosk_env: tuple[str, ...] = ()) -> dict:
     """Boot ``boots`` times each, alternating (Chromium first: its DevTools place the tile's click),
     and return the one-line result."""
     heavy_site = write_heavy_site(work / "heavy-site")
@@ -219,7 +250,7 @@ def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analy
     tile_point = None
     for _ in range(boots):
         for variant in ("chromium", "kiosk"):
-            figures = boot_once(variant, lowers, heavy_site, work, tile_point, analyze)
+            figures = boot_once(variant, lowers, heavy_site, work, tile_point, analyze, kiosk_env)
             if variant == "chromium":
                 tile_point = figures["tile_point"]
             samples[variant].append(figures)
@@ -237,11 +268,14 @@ def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analy
         result[prefix + "samples_memory_mb_at_home"] = [run["memory_mb_at_home"] for run in runs]
     result["boot_ratio"] = round(result["boot_to_home_s"] / result["chromium_boot_to_home_s"], 2)
     result["memory_ratio"] = round(result["memory_mb_at_home"] / result["chromium_memory_mb_at_home"], 2)
-    result.update(boots=boots, release=suite, memory_limit_mb=2048, cpus=2,
+    result.update(kiosk_env=list(kiosk_env), boots=boots, release=suite, memory_limit_mb=2048, cpus=2,
                   heavy_page_mb=round(site_bytes(heavy_site) / 1e6, 1), load_average=[round(x, 2) for x in os.getloadavg()])
     if analyze:
         result["kiosk_critical_chain"] = samples["kiosk"][-1]["critical_chain"]
         result["kiosk_blame"] = samples["kiosk"][-1]["blame"]
+        result["kiosk_session_journal"] = samples["kiosk"][-1]["session_journal"]
+        result["kiosk_home_breakdown"] = samples["kiosk"][-1]["home_breakdown"]
+        result["chromium_home_breakdown"] = samples["chromium"][-1]["home_breakdown"]
     return result
 
 
@@ -251,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--release", default="trixie", help="Debian release: trixie (13) or bookworm (12)")
     parser.add_argument("--provisioned", type=Path, default=None,
                         help="upper directory of an already provisioned system (skips `provision run`)")
-    parser.add_argument("--analyze", action="store_true", help="add systemd-analyze critical-chain and blame")
+    parser.add_argument("--analyze", action="store_true",
+                        help="add systemd-analyze critical-chain and blame, the session's journal, the memory by process")
+    parser.add_argument("--kiosk-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the kiosk session only (to try a setting)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/boot.py needs root (overlay mounts, systemd-nspawn, control groups).", file=sys.stderr)
@@ -267,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             upper = provision(args.release, work / "provisioned")
             print(f"provisioned in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         try:
-            result = run_bench(upper, args.release, args.boots, work, args.analyze)
+            result = run_bench(upper, args.release, args.boots, work, args.analyze, tuple(args.kiosk_env))
         except BootFailed as error:
             print(f"bench failed: {error}", file=sys.stderr)
             return 1
