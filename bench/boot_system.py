@@ -8,6 +8,7 @@ provisioned layer, so every boot starts from the same system.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,12 @@ def prepare_boot(root: Path, variant: str, heavy_site: Path) -> None:
     the loopback server of that page (which also answers the connectivity check: the home is the
     "online" one, nothing leaves the container) and, for ``chromium``, the session's one X client
     replaced by Chromium in --kiosk mode on the shell's home (``kiosk serve``)."""
+    # A PC that has booted before (the secretary's morning boot): ldconfig and the journal catalog
+    # are up to date (ConditionNeedsUpdate), as systemd-update-done leaves them after a first boot.
+    usr_ns = (root / "usr").stat().st_mtime_ns
+    for marker in (root / "etc/.updated", root / "var/.updated"):
+        marker.write_text(f"TIMESTAMP_NSEC={usr_ns}\n")
+        os.utime(marker, ns=(usr_ns, usr_ns))
     config = root / "etc/kiosk/kiosk.yaml"
     site = yaml.safe_load(config.read_text(encoding="utf-8"))
     site["tiles"].insert(0, {
