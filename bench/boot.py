@@ -26,7 +26,8 @@ Per boot:
 Boots alternate Chromium and kiosk, ``--boots N`` each (default 3); figures are medians, with the
 host's load average. Prints one JSON line.
 Run (root, as the system tests): .venv/bin/python bench/boot.py [--boots N] [--release trixie|bookworm]
-[--provisioned DIR] (DIR: the upper directory printed by an earlier run, to skip provisioning)
+[--provisioned DIR] (DIR: a provisioned layer made once by `bench/boot_system.py RELEASE [PARENT]`,
+which prints it, to skip provisioning)
 """
 
 from __future__ import annotations

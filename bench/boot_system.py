@@ -24,8 +24,6 @@ import debian_rootfs  # noqa: E402
 from bench_layers import bench_layer  # noqa: E402
 from provision_runs import run_provision, write_inventory  # noqa: E402
 
-from heavy_page import write_heavy_site  # noqa: E402
-
 # What the playbook tests give the roles (a virtual X server instead of Xorg): the same here.
 TEST_EXTRA_VARS = {
     "kiosk__x_server": "/usr/bin/Xvfb :0 -screen 0 1280x1024x24 -nolisten tcp",
@@ -131,5 +129,6 @@ def prepare_boot(root: Path, variant: str, heavy_site: Path) -> None:
 
 
 if __name__ == "__main__":
+    # Provision once and print the layer, for bench/boot.py --provisioned (the caller removes it).
     workspace = Path(tempfile.mkdtemp(prefix="kiosk-boot-provisioned-", dir=sys.argv[2] if len(sys.argv) > 2 else None))
     print(provision(sys.argv[1], workspace))
