@@ -77,6 +77,7 @@ class KioskWindow:
         self.exit_code = 0
         self.current_tile: str | None = None
         self.home_ready = False          # the home page of the current view finished loading
+        self._home_shown_once = False    # the start's "home shown" line (bench/boot.py times it) is said
         self.last_wipe_s: float | None = None
         self._wipe_started: float | None = None
         self.watch = PageWatch(hang_timeout_s=settings.hang_timeout_s,
@@ -328,6 +329,9 @@ class KioskWindow:
             GLib.timeout_add(int(self.farewell_s * 1000), self._leave_farewell, view)
         if uri == self.home:
             self.home_ready = True
+            if not self._home_shown_once:  # the kiosk's ready event: the journal's time of this line
+                self._home_shown_once = True
+                print("Accueil affiché.", flush=True)
 
     def _leave_farewell(self, view) -> bool:
         """After the session-ended page, the home, replacing it in the history ("Retour" leads nowhere)."""
