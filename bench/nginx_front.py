@@ -69,6 +69,7 @@ class NginxFront:
     process: subprocess.Popen
     port: int
     certificate: Path
+    key: Path
     version: str
     directory: Path
 
@@ -132,4 +133,4 @@ http {{
                 process.kill()
                 raise NginxUnavailable(f"nginx did not start: {(directory / 'error.log').read_text(errors='replace')[-2000:]}")
             time.sleep(0.05)
-    return NginxFront(process, port, certificate, version.split("/", 1)[-1], directory)
+    return NginxFront(process, port, certificate, key, version.split("/", 1)[-1], directory)
