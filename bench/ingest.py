@@ -16,12 +16,13 @@ Prints ONE JSON line: checkins_per_s, records_per_s, p50_ms, p99_ms, ceiling_per
 
     .venv/bin/python bench/ingest.py [--seconds 4] [--rounds 2] [--clients N] [--kiosks 1500]
 
-With --via-nginx: check-ins/s straight to gunicorn and through nginx configured from the fleet_server
-role's template (bench/nginx_front.py), alternating phases, medians; ONE JSON line: direct_checkins_per_s,
-via_nginx_checkins_per_s and ratio (target >= 0.8) on kept TLS connections, the same with a new TLS
-connection per check-in, the server's CPU per check-in (gunicorn + nginx) on each path, the samples.
+With --via-nginx: check-ins/s through nginx (the fleet_server role's site, TLS) against gunicorn
+serving TLS itself, same certificate, same work, in three connection modes (kept connections, a new
+full handshake per check-in, a new connection resuming the TLS session: what a running kiosk does,
+the ratio that counts); alternating direct/nginx phases, medians; ONE JSON line
+(bench/ingest_via_nginx.py explains the modes).
 
-    .venv/bin/python bench/ingest.py --via-nginx [--nginx /usr/sbin/nginx] [--rounds 3]
+    .venv/bin/python bench/ingest.py --via-nginx [--nginx /usr/sbin/nginx] [--rounds 5] [--seconds 3]
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ import secrets
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 RECORDS_PER_CHECKIN = 20
@@ -74,20 +75,25 @@ def checkin_body(first_seq: int, at: float) -> bytes:
 ROUNDS_PER_PHASE = 6  # pre-built check-ins per kiosk and phase (each kiosk's sequence numbers advance)
 
 
-def open_connection(target: tuple) -> http.client.HTTPConnection:
-    """("http", port, None, _): gunicorn itself; ("https", port, cafile, keep_alive): nginx in front of it."""
-    kind, port, cafile, _ = target
-    if kind == "http":
-        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    context = ssl.create_default_context(cafile=cafile)
-    context.check_hostname = False  # the certificate names the bench's server name, not 127.0.0.1
-    return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+@dataclass(frozen=True)
+class Target:
+    """Where a phase's load goes and how it connects: ``scheme`` http (gunicorn without TLS, the
+    ping/check-in bench) or https; ``keep_alive``: one connection for as many requests as the server
+    allows, else a new one per request; ``resume``: a new connection offers the previous one's TLS
+    session, with the kiosk agent's own connection class (kiosk/agent/uploader.py)."""
+    scheme: str
+    port: int
+    cafile: str | None = None
+    keep_alive: bool = True
+    resume: bool = False
 
 
-def client(target: tuple, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
+def client(target: Target, tokens: list[str], mode: str, seconds: float, first_round: int, barrier, results) -> None:
     """One load-generator process: builds its bodies first, then a closed loop of requests. gunicorn's
-    sync workers close every connection; through nginx, the connection is kept or (keep_alive false)
-    a new TCP and TLS connection is made for each request, as a kiosk checking in every few minutes does."""
+    sync workers close every connection; otherwise the connection is kept or (keep_alive false) a new
+    TCP and TLS connection is made for each request, as a kiosk checking in every few minutes does."""
+    from kiosk.agent.uploader import ResumingHTTPSConnection
+
     # Like real agents, each kiosk's successive check-ins carry later samples (one interval apart),
     # all in the past: a day ago for the first round.
     start = time.time() - 86400
@@ -97,9 +103,21 @@ def client(target: tuple, tokens: list[str], mode: str, seconds: float, first_ro
             at = start + round_index * DEFAULT_INTERVAL_S
             for token in tokens:
                 bodies.append((token, checkin_body(round_index * RECORDS_PER_CHECKIN + 1, at)))
-    connection = open_connection(target)
+    context = None
+    if target.scheme == "https":
+        context = ssl.create_default_context(cafile=target.cafile)
+        context.check_hostname = False  # the certificate names the bench's server name, not 127.0.0.1
+
+    def connect(session):
+        if context is None:
+            return http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+        return ResumingHTTPSConnection("127.0.0.1", target.port, timeout=30, context=context,
+                                       session=session if target.resume else None)
+
     latencies = []
-    errors = 0
+    errors = connections = resumed = 0
+    session = None
+    connection = None
     barrier.wait()
     started = time.perf_counter()
     deadline = started + seconds
@@ -107,6 +125,12 @@ def client(target: tuple, tokens: list[str], mode: str, seconds: float, first_ro
     while time.perf_counter() < deadline and (mode == "ping" or index < len(bodies)):
         begin = time.perf_counter()
         try:
+            if connection is None:
+                connection = connect(session)
+                connection.connect()
+                connections += 1
+                if context is not None and connection.tls_socket.session_reused:
+                    resumed += 1
             if mode == "ping":
                 connection.request("GET", "/api/v1/ping")
             else:
@@ -115,23 +139,29 @@ def client(target: tuple, tokens: list[str], mode: str, seconds: float, first_ro
                     "Authorization": f"Bearer {token}", "Content-Type": "application/json",
                     "Content-Encoding": "gzip"})
             response = connection.getresponse()
+            if context is not None:
+                session = connection.latest_session() or session
             response.read()
             if response.status != 200:
                 errors += 1
-            if response.will_close or not target[3]:
+            if response.will_close or not target.keep_alive:
                 connection.close()
+                connection = None
         except (OSError, http.client.HTTPException):
             errors += 1
-            connection.close()
+            if connection is not None:
+                connection.close()
+            connection = None
         latencies.append(time.perf_counter() - begin)
         index += 1
-    connection.close()
-    results.put((latencies, errors, time.perf_counter() - started))
+    if connection is not None:
+        connection.close()
+    results.put((latencies, errors, time.perf_counter() - started, connections, resumed))
 
 
 def run_phase(target, token_groups: list[list[str]], mode: str, seconds: float, first_round: int) -> dict:
     if isinstance(target, int):
-        target = ("http", target, None, True)
+        target = Target("http", target)
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     barrier = context.Barrier(len(token_groups))
@@ -139,15 +169,18 @@ def run_phase(target, token_groups: list[list[str]], mode: str, seconds: float, 
                  for tokens in token_groups]
     for process in processes:
         process.start()
-    latencies, errors, elapsed = [], 0, []
+    latencies, errors, elapsed, connections, resumed = [], 0, [], 0, 0
     for _ in processes:
-        got, failed, took = results.get()
+        got, failed, took, opened, reused = results.get()
         latencies.extend(got)
         errors += failed
         elapsed.append(took)
+        connections += opened
+        resumed += reused
     for process in processes:
         process.join()
-    return {"count": len(latencies), "seconds": max(elapsed), "latencies": latencies, "errors": errors}
+    return {"count": len(latencies), "seconds": max(elapsed), "latencies": latencies, "errors": errors,
+            "connections": connections, "resumed": resumed}
 
 
 def worker_cpu_s(master_pid: int) -> float:
@@ -201,71 +234,36 @@ def agent_probe(fleet_url: str, state_dir: str, code: str, cycles: int) -> None:
     print(json.dumps({"cpu_ms_per_cycle": used * 1000 / cycles, "rss_mb": rss_kb / 1024}))
 
 
-def compare_via_nginx(args, port: int, groups: list[list[str]], nginx_binary: str, workdir: Path, master_pid: int) -> int:
-    """Check-ins/s straight to gunicorn and through nginx (TLS), in alternating phases of the same run
-    (the order rotates every round); medians of the phases. Through nginx twice: on kept connections
-    (what nginx's proxying costs) and with a new TLS connection per check-in (what kiosks do; the load
-    generator's own handshakes then share the cores with the server). The server's CPU per check-in
-    (gunicorn's workers plus nginx's) is measured too: it does not depend on other jobs' load."""
-    import nginx_front
-    from provisioning.fleet.settings import Settings
+def start_gunicorn(workdir: Path, name: str, port: int, env: dict, workers: int, *options: str) -> subprocess.Popen:
+    """gunicorn serving the fleet app on 127.0.0.1:port (its log in workdir/name.log), once it accepts."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", *options, "provisioning.fleet:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / f"{name}.log", "wb"), start_new_session=True, cwd=REPO)
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                stop_gunicorn(server)
+                raise SystemExit(f"gunicorn did not start (see {workdir / name}.log)")
+            time.sleep(0.05)
 
-    try:
-        front = nginx_front.start_nginx(nginx_binary, port, workdir / "nginx", Settings().max_body_bytes)
-    except nginx_front.NginxUnavailable as error:
-        raise SystemExit(str(error)) from None
-    paths = {"direct": ("http", port, None, True), "nginx": ("https", front.port, str(front.certificate), True),
-             "nginx_new_tls": ("https", front.port, str(front.certificate), False)}
-    samples: dict[str, list[dict]] = {name: [] for name in paths}
-    try:
-        for target in paths.values():                                  # warm-up, every path
-            run_phase(target, groups, "ping", 1.0, 0)
-        phase_index = 0
-        names = list(paths)
-        for round_index in range(args.rounds):
-            for name in names[round_index % 3:] + names[:round_index % 3]:
-                before = worker_cpu_s(master_pid) + worker_cpu_s(front.process.pid)
-                phase = run_phase(paths[name], groups, "checkin", args.seconds, phase_index * ROUNDS_PER_PHASE)
-                phase["server_cpu_s"] = worker_cpu_s(master_pid) + worker_cpu_s(front.process.pid) - before
-                phase_index += 1
-                phase["rate"] = (phase["count"] - phase["errors"]) / phase["seconds"]
-                samples[name].append(phase)
-    finally:
-        front.stop()
 
-    def median_rate(name: str) -> float:
-        return statistics.median(phase["rate"] for phase in samples[name])
-
-    def cpu_ms(name: str) -> float:
-        return round(1000 * sum(p["server_cpu_s"] for p in samples[name]) / max(1, sum(p["count"] for p in samples[name])), 3)
-
-    direct = median_rate("direct")
-    print(json.dumps({
-        "direct_checkins_per_s": round(direct, 1),
-        "via_nginx_checkins_per_s": round(median_rate("nginx"), 1),
-        "ratio": round(median_rate("nginx") / direct, 3),
-        "via_nginx_new_tls_checkins_per_s": round(median_rate("nginx_new_tls"), 1),
-        "ratio_new_tls": round(median_rate("nginx_new_tls") / direct, 3),
-        "target_ratio": 0.8,
-        "server_cpu_ms_per_checkin": {name: cpu_ms(name) for name in paths},
-        "samples": {name: [round(phase["rate"], 1) for phase in samples[name]] for name in paths},
-        "p50_ms": {name: round(percentile([v for p in samples[name] for v in p["latencies"]], 0.5) * 1000, 2)
-                   for name in paths},
-        "errors": sum(p["errors"] for phases in samples.values() for p in phases),
-        "nginx": front.version, "tls": "TLSv1.3, ECDSA P-256 certificate",
-        "nginx_site": "playbooks/roles/fleet_server (defaults; per-address rate raised: all clients are 127.0.0.1)",
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "records_per_checkin": RECORDS_PER_CHECKIN, "workers": args.workers, "clients": args.clients,
-        "kiosks": args.kiosks, "database": "sqlite", "rounds": args.rounds, "seconds_per_phase": args.seconds,
-    }))
-    return 0
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each measured phase")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each measured phase (4; with --via-nginx: 3)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="alternating rounds (ping/check-in: 2; direct/through nginx: 3)")
+                        help="alternating rounds (ping/check-in: 2; direct/through nginx: 5 per mode)")
     parser.add_argument("--via-nginx", action="store_true",
                         help="check-ins through nginx (the fleet_server role's site, TLS) against direct, alternating")
     parser.add_argument("--nginx", help="nginx binary for --via-nginx (default: see bench/nginx_front.py)")
@@ -278,7 +276,9 @@ def main() -> int:
     if args.clients is None:
         args.clients = args.workers
     if args.rounds is None:
-        args.rounds = 3 if args.via_nginx else 2
+        args.rounds = 5 if args.via_nginx else 2
+    if args.seconds is None:
+        args.seconds = 3.0 if args.via_nginx else 4.0
     if args.agent_probe:
         agent_probe(*args.agent_probe, cycles=args.agent_cycles)
         return 0
@@ -305,23 +305,12 @@ def main() -> int:
             raise SystemExit(str(error)) from None
     port = free_port()
     env = dict(os.environ, FLEET_DATABASE_URL=url, FLEET_SECRET_KEY=secrets.token_urlsafe(32))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "provisioning.fleet:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "wb"), start_new_session=True)
+    server = start_gunicorn(workdir, "gunicorn", port, env, args.workers)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start (see " + str(workdir / "gunicorn.log") + ")")
-                time.sleep(0.05)
         groups = [tokens[index::args.clients] for index in range(args.clients)]
         if args.via_nginx:
-            return compare_via_nginx(args, port, groups, nginx_binary, workdir, server.pid)
+            import ingest_via_nginx
+            return ingest_via_nginx.compare(args, groups, nginx_binary, workdir, env, server, port)
         run_phase(port, groups, "ping", 1.0, 0)                       # warm-up
         pings, checkins = [], []
         for round_index in range(args.rounds):
@@ -338,8 +327,7 @@ def main() -> int:
             raise SystemExit("agent probe failed:\n" + probe.stderr[-2000:])
         agent = json.loads(probe.stdout.strip().splitlines()[-1])
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_gunicorn(server)
 
     ceiling = sum(phase["count"] for phase in pings) / sum(phase["seconds"] for phase in pings)
     rate = sum(phase["count"] - phase["errors"] for phase in checkins) / sum(phase["seconds"] for phase in checkins)

@@ -5,8 +5,9 @@ with the role's defaults (plain Jinja2, as Ansible would), on loopback ports, wi
 here (ECDSA P-256, what certbot issues by default). Only the per-address request rate is raised: every
 simulated kiosk comes from 127.0.0.1, where production sees one address per town hall.
 
-The nginx binary: --nginx PATH, else `nginx` on PATH, else Debian 12's from the fleet server test
-root filesystem (tests/provisioning/debian_rootfs.py --server builds it; same Debian, same libraries).
+The nginx binary: --nginx PATH, else `nginx` on PATH, else the one of this machine's Debian release
+from the fleet server test root filesystem (tests/provisioning/debian_rootfs.py --server RELEASE
+builds it; same Debian, same libraries).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def find_nginx(explicit: str | None) -> str:
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if found:
         return found
-    candidates = sorted(glob.glob(f"{TEST_ROOTFS_CACHE}/server-rootfs-*/usr/sbin/nginx"))
+    # The root filesystem of this machine's own Debian release: its nginx runs on this machine's libraries.
+    release = next((line.split("=", 1)[1].strip() for line in Path("/etc/os-release").read_text().splitlines()
+                    if line.startswith("VERSION_CODENAME=")), "bookworm")
+    candidates = sorted(glob.glob(f"{TEST_ROOTFS_CACHE}/server-rootfs-{release}-*/usr/sbin/nginx"))
     candidates = [path for path in candidates if Path(path).parents[2].joinpath(".complete").exists()]
     if candidates:
         return candidates[-1]
@@ -69,6 +73,7 @@ class NginxFront:
     process: subprocess.Popen
     port: int
     certificate: Path
+    key: Path
     version: str
     directory: Path
 
@@ -95,6 +100,7 @@ def start_nginx(binary: str, upstream_port: int, directory: Path, max_body_bytes
         "fleet_server__https_port": port, "fleet_server__http_port": free_port(), "fleet_server__listen_ipv6": False,
         "fleet_server__tls_certificate": str(certificate), "fleet_server__tls_certificate_key": str(key),
         "fleet_server__max_body_bytes": max_body_bytes, "fleet_server__nginx_requests_per_s": 1_000_000,
+        "fleet_server__nginx_access_log": str(directory / "access.log"),
     })
     (directory / "fleet-server.conf").write_text(site, encoding="utf-8")
     temp = "\n".join(f"    {kind}_temp_path {directory / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -132,4 +138,4 @@ http {{
                 process.kill()
                 raise NginxUnavailable(f"nginx did not start: {(directory / 'error.log').read_text(errors='replace')[-2000:]}")
             time.sleep(0.05)
-    return NginxFront(process, port, certificate, version.split("/", 1)[-1], directory)
+    return NginxFront(process, port, certificate, key, version.split("/", 1)[-1], directory)

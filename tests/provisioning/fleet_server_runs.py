@@ -126,3 +126,37 @@ def enrol(machine, certificate: Path, asset_tag: str) -> str:
     answer = client(machine, certificate, "enrol", code, asset_tag, "65059")
     assert answer["status"] == 201, answer
     return json.loads(answer["body"])["token"]
+
+
+def server_variables(workspace: Path, **overrides) -> tuple[dict, Path]:
+    """The inventory's variables for a test server (a fresh wheelhouse, a self-signed certificate, the
+    vault's secrets made here), and the certificate the clients trust."""
+    import secrets
+
+    version, archive = server_wheelhouse()
+    certificate, key = self_signed_certificate(workspace / "tls")
+    variables = {
+        "fleet_server__version": version, "fleet_server__wheelhouse_archive": str(archive),
+        "fleet_server__server_name": SERVER_NAME,
+        "fleet_server__tls_certificate_src": str(certificate), "fleet_server__tls_certificate_key_src": str(key),
+        # What the inventory's vault holds in production.
+        "fleet_server__secret_key": secrets.token_urlsafe(48),
+        **overrides,
+    }
+    return variables, certificate
+
+
+def apply_twice(inventory: Path) -> tuple[PlaybookResult, PlaybookResult]:
+    """The playbook applied, then again (which must change nothing) when the first run succeeded."""
+    first = run_playbook(inventory)
+    return first, (run_playbook(inventory) if first.returncode == 0 else first)
+
+
+def server_base(release: str) -> Path:
+    """The cached root filesystem with the server's Debian packages of ``release``, built if missing."""
+    import debian_rootfs
+
+    started = time.monotonic()
+    base = debian_rootfs.server_rootfs(release)
+    print(f"\n{release}: server root filesystem {base} ready in {time.monotonic() - started:.0f} s")
+    return base

@@ -1,24 +1,22 @@
-"""playbooks/fleet-server.yml applied to a real Debian 12 root filesystem (chroot connection, SQLite
-store), re-applied without change, then booted with systemd-nspawn --private-network: the API and the
-dashboard answer through nginx over TLS (a self-signed certificate made here), slow clients do not
-stall them, and a nightly backup restores. The clients run inside the container's network namespace
-(fleet_server_client.py): they reach its loopback and nothing else."""
+"""playbooks/fleet-server.yml applied to a real Debian root filesystem, 13 and 12 (the `release`
+fixture; chroot connection, SQLite store), re-applied without change, then booted with systemd-nspawn
+--private-network: the API and the dashboard answer through nginx over TLS (a self-signed certificate
+made here), slow clients do not stall them, and a nightly backup restores. The clients run inside the
+container's network namespace (fleet_server_client.py): they reach its loopback and nothing else."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import debian_rootfs as rootfs
 from conftest import Overlays
-from fleet_server_runs import (SERVER_NAME, PlaybookResult, chroot_connection, client, enrol, run_playbook,
-                               self_signed_certificate, server_wheelhouse, wait_for_the_api, write_inventory)
+from fleet_server_runs import (SERVER_NAME, PlaybookResult, apply_twice, chroot_connection, client, enrol, run_playbook,
+                               server_base, server_variables, wait_for_the_api, write_inventory)
 
 # The first fixture may build the server root filesystem and the wheelhouse, then apply twice.
 pytestmark = [pytest.mark.system, pytest.mark.timeout(2400)]
@@ -38,32 +36,19 @@ class AppliedServer:
 
 
 @pytest.fixture(scope="module")
-def server_overlays(system_or_skip, tmp_path_factory):
-    started = time.monotonic()
-    base = rootfs.server_rootfs()
-    print(f"\nserver root filesystem {base} ready in {time.monotonic() - started:.0f} s")
-    manager = Overlays(base, tmp_path_factory.mktemp("server-overlays"))
+def server_overlays(system_or_skip, release, tmp_path_factory):
+    manager = Overlays(server_base(release), tmp_path_factory.mktemp(f"server-overlays-{release}"))
     yield manager
     manager.cleanup()
 
 
 @pytest.fixture(scope="module")
-def applied(server_overlays, tmp_path_factory) -> AppliedServer:
+def applied(server_overlays, release, tmp_path_factory) -> AppliedServer:
     overlay = server_overlays.create("fleet-server")
-    workspace = tmp_path_factory.mktemp("fleet-server")
-    version, archive = server_wheelhouse()
-    certificate, key = self_signed_certificate(workspace / "tls")
-    variables = {
-        "fleet_server__version": version, "fleet_server__wheelhouse_archive": str(archive),
-        "fleet_server__server_name": SERVER_NAME,
-        "fleet_server__tls_certificate_src": str(certificate), "fleet_server__tls_certificate_key_src": str(key),
-        # What the inventory's vault holds in production.
-        "fleet_server__secret_key": secrets.token_urlsafe(48),
-        "fleet_server__metrics_token": secrets.token_urlsafe(32),
-    }
+    workspace = tmp_path_factory.mktemp(f"fleet-server-{release}")
+    variables, certificate = server_variables(workspace, fleet_server__metrics_token=secrets.token_urlsafe(32))
     inventory = write_inventory(workspace / "inventory", chroot_connection(overlay.root), variables)
-    first = run_playbook(inventory)
-    second = run_playbook(inventory) if first.returncode == 0 else first
+    first, second = apply_twice(inventory)
     return AppliedServer(overlay.root, workspace, variables, certificate, first, second)
 
 

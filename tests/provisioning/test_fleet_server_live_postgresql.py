@@ -1,22 +1,20 @@
 """playbooks/fleet-server.yml applied LIVE with PostgreSQL, as over SSH on the association's server: a
-bare Debian 12 root filesystem (the server's packages, nothing configured) is booted with
-systemd-nspawn --private-network, the playbook runs inside it through its namespaces
-(community.docker.nsenter), then again without change; the API answers through nginx over TLS and
-a PostgreSQL backup restores."""
+bare Debian root filesystem, 13 and 12 (the `release` fixture; the server's packages, nothing
+configured) is booted with systemd-nspawn --private-network, the playbook runs inside it through its
+namespaces (community.docker.nsenter), then again without change; the API answers through nginx over
+TLS and a PostgreSQL backup restores."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import debian_rootfs as rootfs
 from conftest import Overlays
-from fleet_server_runs import (PlaybookResult, booted_connection, client, enrol, run_playbook, self_signed_certificate,
-                               server_wheelhouse, wait_for_the_api, write_inventory, SERVER_NAME)
+from fleet_server_runs import (PlaybookResult, apply_twice, booted_connection, client, enrol, server_base,
+                               server_variables, wait_for_the_api, write_inventory)
 
 # The first fixture may build the server root filesystem and the wheelhouse, then apply twice.
 pytestmark = [pytest.mark.system, pytest.mark.timeout(2400)]
@@ -31,28 +29,20 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live(system_or_skip, tmp_path_factory):
+def live(system_or_skip, release, tmp_path_factory):
     from nspawn_machine import BootedMachine
 
-    overlays = Overlays(rootfs.server_rootfs(), tmp_path_factory.mktemp("live-overlays"))
-    workspace = tmp_path_factory.mktemp("live-fleet-server")
+    overlays = Overlays(server_base(release), tmp_path_factory.mktemp(f"live-overlays-{release}"))
+    workspace = tmp_path_factory.mktemp(f"live-fleet-server-{release}")
     machine = None
     try:
         overlay = overlays.create("live")
         machine = BootedMachine(overlay.root, workspace / "console.log")
         machine.boot()
         machine.wait_until_settled()
-        version, archive = server_wheelhouse()
-        certificate, key = self_signed_certificate(workspace / "tls")
-        variables = {
-            "fleet_server__version": version, "fleet_server__wheelhouse_archive": str(archive),
-            "fleet_server__server_name": SERVER_NAME, "fleet_server__database": "postgresql",
-            "fleet_server__tls_certificate_src": str(certificate), "fleet_server__tls_certificate_key_src": str(key),
-            "fleet_server__secret_key": secrets.token_urlsafe(48),
-        }
+        variables, certificate = server_variables(workspace, fleet_server__database="postgresql")
         inventory = write_inventory(workspace / "inventory", booted_connection(machine.leader), variables)
-        first = run_playbook(inventory)
-        second = run_playbook(inventory) if first.returncode == 0 else first
+        first, second = apply_twice(inventory)
         yield LiveServer(machine, certificate, first, second)
     finally:
         if machine is not None:

@@ -268,6 +268,55 @@ def test_real_tls_on_loopback_with_the_ca_file(db_url, engine, tmp_path):
         server.stop()
 
 
+def test_each_upload_opens_a_new_tls_connection_that_resumes_the_previous_session(tmp_path):
+    """No connection outlives an upload; the next one offers the TLS session, which a server keeping
+    sessions (nginx's shared cache, in production) resumes: no certificate nor signature again."""
+    import http.server
+    import json
+    import ssl
+    import threading
+
+    from kiosk.agent.uploader import FleetClient
+
+    tls = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tls["cert"]), str(tls["key"]))
+    handshakes: list[bool] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            handshakes.append(self.connection.session_reused)
+            body = json.dumps({"ok": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        agent_client = FleetClient(url, tls["ca"])
+        for _ in range(3):                        # three uploads, each closing its connection
+            assert agent_client.post("/api/v1/checkin", {"protocol": 1}).status == 200
+            agent_client.close()
+        FleetClient(url, tls["ca"]).post("/api/v1/checkin", {"protocol": 1})   # a restarted agent: no session
+        assert handshakes == [False, True, True, False]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_backoff_grows_with_jitter_and_stays_capped(tmp_path):
     path = write_agent_settings(tmp_path, "https://fleet.example.org", "x" * 43, interval_s=300)
     agent = Agent(load_agent_settings(path), rng=random.Random(1))
