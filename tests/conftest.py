@@ -10,6 +10,8 @@
   (catalog + kiosk.yaml + the catalog's pictograms) and return its path.
 - ``shell_url``: the shell on config/demo, offline, served on loopback.
 - ``browser`` (session) and ``page``: Debian's Chromium driven by Playwright (sync API).
+
+Scheduling: tests marked ``system`` run last (``./dev test`` runs them in a process of their own).
 """
 
 from __future__ import annotations
@@ -32,6 +34,27 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
+
+
+# The system tests' first test also waits for its root filesystem (built in the background by
+# `./dev test`, or built then) and for two playbook runs; each of those has its own time limit
+# (debian_rootfs, provision_runs.RUN_TIMEOUT_S), this one only stops a test that hangs.
+SYSTEM_TEST_TIMEOUT_S = 7200
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Scheduling: the system tests (real Debian root filesystems) run after the others, in their
+    collected order (grouped by release), so that a run of several folders gives the quick answers
+    first; they get the longer time limit above unless they set their own."""
+    system = [item for item in items if item.get_closest_marker("system")]
+    if not system:
+        return
+    for item in system:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SYSTEM_TEST_TIMEOUT_S))
+    chosen = set(map(id, system))
+    items[:] = [item for item in items if id(item) not in chosen] + system
 
 
 @pytest.fixture

@@ -36,8 +36,8 @@ TEST_EXTRA_VARS = {
 
 def system_tests_possible() -> str | None:
     if os.geteuid() != 0:
-        return "needs root (debootstrap, overlay mounts, chroot, systemd-nspawn)"
-    for tool in ("debootstrap", "systemd-nspawn", "nsenter", "mount"):
+        return "needs root (mmdebstrap, overlay mounts, chroot, systemd-nspawn)"
+    for tool in ("mmdebstrap", "systemd-nspawn", "nsenter", "mount"):
         if shutil.which(tool) is None:
             return f"needs {tool} on the host"
     return None

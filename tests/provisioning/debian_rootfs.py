@@ -7,16 +7,22 @@ Two flavours: the kiosk's (``base_rootfs()``, site.yml's roles) and the fleet se
 The cache lives in /var/cache/mairie-kiosk-tests/ (or $KIOSK_TEST_ROOTFS_CACHE), one base per release,
 keyed by a hash of the package list: the roles' own package lists plus what a standard Debian
 installation has.
-Downloaded packages are kept too, so a rebuild after a change of the list takes a minute or two.
-Each test then works on an overlay of that read-only base.
+Built with mmdebstrap (apt resolves and downloads the whole list at once; dpkg skips fsync while
+building). Downloaded packages are kept too (debs-<release>/), so a rebuild after a change of the list
+takes a minute or two. A lock per release lets `./dev test` build them in the background while the
+other tests run: a test that needs one waits for it. Each test then works on an overlay of that
+read-only base.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +34,7 @@ CACHE = Path(os.environ.get("KIOSK_TEST_ROOTFS_CACHE", "/var/cache/mairie-kiosk-
 # The releases the roles support, newest first: new installs get Debian 13, Debian 12 stays supported.
 RELEASES = {"trixie": "13", "bookworm": "12"}
 MIRROR = os.environ.get("KIOSK_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 
 # What a freshly installed Debian (standard system, SSH server) has that matters to the roles.
 STANDARD_PACKAGES = [
@@ -85,33 +91,66 @@ def cached_rootfs(flavour: str, packages: list[str], suite: str) -> Path:
     if (target / ".complete").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
+    # One build at a time per release (both flavours share its package cache): a test that needs a
+    # root filesystem the background builder of `./dev test` is making waits for it here.
+    with _exclusive(CACHE / f".build-{suite}.lock"):
+        if not (target / ".complete").exists():
+            _build(flavour, packages, suite, target)
+    return target
+
+
+def _build(flavour: str, packages: list[str], suite: str, target: Path) -> None:
     building = target.with_name(target.name + ".building")
     if building.exists():
+        _unmount_below(building)  # an interrupted build may have left /proc, /sys… mounted there
         shutil.rmtree(building)
     debs = CACHE / f"debs-{suite}"
     debs.mkdir(exist_ok=True)
-    _run(["debootstrap", "--variant=minbase", f"--cache-dir={debs}", f"--include={','.join(STANDARD_PACKAGES)}",
+    started = time.monotonic()
+    # mmdebstrap: one apt resolution for the whole list, parallel downloads, dpkg without fsync while
+    # building only. What the result keeps is what debootstrap and the installer give: merged /usr with
+    # usr-is-merged, fresh package lists (the roles' apt tasks use them as is), a machine-id, and no
+    # trace of the build's own apt and dpkg settings.
+    _run(["mmdebstrap", "--variant=minbase", "--mode=root", f"--include={','.join(packages)}",
+          "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+          "--dpkgopt=force-unsafe-io", "--aptopt=Acquire::Retries \"3\"",
+          "--skip=cleanup/apt/lists", "--skip=cleanup/reproducible", "--skip=essential/unlink",
+          "--customize-hook=chroot \"$1\" systemd-machine-id-setup",
+          "--customize-hook=rm -f \"$1\"/etc/apt/apt.conf.d/99mmdebstrap \"$1\"/etc/dpkg/dpkg.cfg.d/99mmdebstrap",
+          # The downloaded packages are shared by every build of the release (hard links, same disk).
+          f"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives"
+          f" && find {debs} -maxdepth 1 -name '*.deb' -exec ln -t \"$1\"/var/cache/apt/archives {{}} +",
+          f"--customize-hook=find \"$1\"/var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -aln -t {debs} {{}} +",
           suite, str(building), MIRROR])
-    extra = [package for package in packages if package not in STANDARD_PACKAGES]
-    with _chroot_mounts(building, debs):
-        policy = building / "usr/sbin/policy-rc.d"
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
-        _run(["chroot", str(building), "apt-get", "update", "-qq"], env=env)
-        _run(["chroot", str(building), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *extra], env=env)
-        policy.unlink()
-    # Fresh package lists, as on a machine installed today: the roles' apt tasks then use them as is.
     (building / ".complete").write_text("\n".join(packages) + "\n")
     building.rename(target)
+    _log(f"{target.name}: built in {time.monotonic() - started:.0f} s")
     for old in CACHE.glob(f"{flavour}-{suite}-*"):
         if old != target and not old.name.endswith(".building"):
             shutil.rmtree(old, ignore_errors=True)
-    return target
+
+
+def _unmount_below(directory: Path) -> None:
+    prefix = str(directory.resolve()) + "/"
+    points = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
 def _chroot_mounts(root: Path, debs: Path):
+    """/proc and the release's package cache mounted in ``root`` for apt-get run through chroot
+    (used by layers derived from a base, e.g. tests/provisioning/bench_layers.py)."""
     archives = root / "var/cache/apt/archives"
     archives.mkdir(parents=True, exist_ok=True)
     mounts = [(["mount", "-t", "proc", "proc", str(root / "proc")], root / "proc"),
@@ -128,15 +167,32 @@ def _chroot_mounts(root: Path, debs: Path):
             subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def _run(command: list[str], env: dict | None = None) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}… failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
-if __name__ == "__main__":
-    import sys
+def build_all() -> int:
+    """Build every root filesystem the system tests use, in the order they need them (``./dev test``
+    runs this in the background while the other tests run)."""
+    failed = 0
+    for build in [*(lambda suite=suite: base_rootfs(suite) for suite in RELEASES), server_rootfs]:
+        try:
+            _log(f"ready: {build()}")
+        except Exception as error:  # noqa: BLE001 (the tests that need it will build again and report)
+            _log(f"build failed: {error}")
+            failed += 1
+    return 1 if failed else 0
 
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--all"]:
+        sys.exit(build_all())
     if sys.argv[1:2] == ["--server"]:
         print(server_rootfs(*sys.argv[2:3]))
     else:
