@@ -17,6 +17,7 @@ from provisioning.fleet.store.schema import metadata
 
 LIFECYCLE_STATES = ("donated", "refurbished", "deployed", "returned", "recycled")
 ROLES = ("admin", "staff", "commune")
+REPEATED_CRASHES_7D = 3  # crash recoveries over 7 days that make a crash loop
 
 users = sa.Table(
     "dash_users", metadata,
@@ -79,6 +80,12 @@ machine_assets = sa.Table(
     sa.CheckConstraint(
         "lifecycle_state IN ('donated', 'refurbished', 'deployed', 'returned', 'recycled')",
         name="ck_dash_machine_assets_lifecycle"),
+    # The overview's counts (0007): the few machines not deployed, and those crashing repeatedly.
+    sa.Index("ix_dash_machine_assets_not_deployed", "asset_tag",
+             sqlite_where=sa.text("lifecycle_state <> 'deployed'"),
+             postgresql_where=sa.text("lifecycle_state <> 'deployed'")),
+    sa.Index("ix_dash_machine_assets_crashing", "asset_tag", sqlite_where=sa.text(f"crashes_7d >= {REPEATED_CRASHES_7D}"),
+             postgresql_where=sa.text(f"crashes_7d >= {REPEATED_CRASHES_7D}")),
 )
 
 commune_moves = sa.Table(
