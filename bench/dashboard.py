@@ -202,6 +202,9 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
     loader.load("dash_usage_commune_daily", ("commune_insee", "day", "metric", "key", "count"), counted(commune_usage()))
     loader.load("dash_usage_fleet_daily", ("metric", "day", "key", "count"),
                 ((metric, day, key, count) for (metric, day, key), count in fleet_totals.items()))
+    loader.execute("INSERT INTO dash_usage_commune_monthly (metric, month, commune_insee, key, count) "
+                   "SELECT metric, SUBSTR(day, 1, 7), commune_insee, key, SUM(count) FROM dash_usage_commune_daily "
+                   "GROUP BY metric, SUBSTR(day, 1, 7), commune_insee, key")  # as the check-ins keep it
     rows = loader.rows
     loader.commit()
     return {"rows": rows, "asset_tags": [d[1] for d in devices]}

@@ -38,7 +38,7 @@ devices = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("asset_tag", String(32), nullable=False, unique=True),
     Column("commune_insee", String(5), ForeignKey("communes.insee"), nullable=False, index=True),
-    Column("enrolled_at", Float, nullable=False),
+    Column("enrolled_at", Float, nullable=False, index=True),  # the yearly report's machines handed out (0007)
     Column("last_seen_at", Float),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("kiosk_version", String(200)),

@@ -115,6 +115,18 @@ usage_commune_daily = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# The same per-commune counters summed per calendar month ("YYYY-MM"), kept in the same transaction: a
+# period of whole months (the usage page's default) reads 3,000 communes × a few months, not × 90 days.
+usage_commune_monthly = sa.Table(
+    "dash_usage_commune_monthly", metadata,
+    sa.Column("metric", sa.String(32), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("commune_insee", sa.String(5), primary_key=True),
+    sa.Column("key", sa.String(253), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 usage_fleet_daily = sa.Table(
     "dash_usage_fleet_daily", metadata,
     sa.Column("metric", sa.String(32), primary_key=True),
