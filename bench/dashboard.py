@@ -8,18 +8,25 @@ then measures, through the real app (Flask test client, logged in as admin), the
 beside a baseline measured the same way in the same run (the API's trivial /api/v1/ping).
 
 Prints ONE JSON line: {"sqlite": {"generate_s": .., "<page>_p95_ms": ..}, "postgresql": {...}, ...}.
-Usage: python bench/dashboard.py [--postgres URL] [--requests N] [--machines N] [--communes N] [--days N]
+Usage: python bench/dashboard.py [--postgres URL] [--database both|sqlite|postgresql] [--requests N]
+                                 [--machines N] [--communes N] [--days N] [--fresh]
 PostgreSQL: --postgres or KIOSK_TEST_POSTGRES_URL (a scratch database is created, then dropped).
+Targets: p95 <= 100 ms up to 10,000 machines, <= 300 ms beyond (national scale: 100,000 in 3,000 communes).
+The generated fleet is cached per parameters, UTC day and store code (SQLite: a file under
+/var/tmp/mairie-kiosk-bench-dashboard, copied for each run; PostgreSQL: a template database).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import inspect
 import json
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -76,7 +83,18 @@ class Loader:
             cursor.executemany(statement, batch)
             count += len(batch)
         cursor.close()
-        self.rows += count
+        if not table.startswith("bench_"):
+            self.rows += count
+
+    def execute(self, sql: str) -> None:
+        """A statement that creates rows from others (CREATE TABLE for the helper tables of days and samples)."""
+        if sql.startswith("CREATE") or sql.startswith("DROP"):
+            self.raw.cursor().execute(sql)
+            return
+        cursor = self.raw.cursor()
+        cursor.execute(sql)
+        self.rows += cursor.rowcount
+        cursor.close()
 
     def commit(self) -> None:
         """Commit, refresh the planner's statistics, and hand the connection back as it was."""
@@ -130,32 +148,34 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
                   "Intel(R) Core(TM) i5-3470", 4, 4 * 1024 ** 3, '[{"name":"sda","size_bytes":250000000000}]',
                   '["18:03:73:aa:bb:cc"]', "Debian GNU/Linux 12 (bookworm)", "6.1.0-26-amd64", d[6]) for d in devices))
 
-    def daily_health():
-        for d in devices:
-            for day in day_list:
-                start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
-                yield (d[0], start, 96, 960.0, 96, 30.0, 4800.0, 96, 80.0, 1.5, rnd.uniform(20, 95), 60.0, 1)
-    rollup = ("device_id", "period_start", "samples", "cpu_sum", "cpu_n", "cpu_max", "memory_sum", "memory_n",
-              "memory_max", "load_max", "disk_used_max", "temperature_max", "kiosk_restarts")
-    loader.load("health_daily", rollup, daily_health())
-
-    def raw_health():  # raw samples are kept 30 days: here 4 a day per machine, one stored row per check-in
-        from provisioning.fleet.store.raw_health import batch_rows
-        sample = {"cpu_percent": 10.0, "load1": 0.5, "memory_used_percent": 50.0, "memory_available_bytes": 10 ** 9,
-                  "disk_used_percent": 60.0, "disk_free_bytes": 10 ** 10, "uptime_s": 3600.0, "boot_time": now - 4000,
-                  "temperature_max_c": 55.0, "kiosk_restarts": 0}
-        for d in devices:
-            for index in range(min(days, RAW_DAYS) * 4):
-                at = now - index * 6 * 3600
-                for row in batch_rows(d[0], [(100 + index, at, sample)], at):
-                    yield tuple(row[name] for name in RAW_COLUMNS)
-    loader.load("health_batches", RAW_COLUMNS, raw_health())
-
-    def device_usage():
-        for d in devices:
-            for day in day_list:
-                yield (d[0], day.isoformat(), "kiosk_started", "", rnd.randint(1, 3))
-    loader.load("usage_daily", ("device_id", "day", "metric", "key", "count"), device_usage())
+    # The per-machine history (millions of rows at national scale) is built by the database itself, from
+    # the machines and two small tables of days and of encoded raw samples, with pseudo-random figures
+    # derived from the machine and the day: Python would spend minutes making the same tuples.
+    loader.execute("CREATE TABLE bench_days (k INTEGER, start BIGINT, stamp VARCHAR(10))")
+    loader.execute("CREATE TABLE bench_raw (first_seq BIGINT, last_seq BIGINT, at_first FLOAT, at_last FLOAT, "
+                   f"received_at FLOAT, samples {'BYTEA' if loader.postgres else 'BLOB'})")
+    loader.load("bench_days", ("k", "start", "stamp"),
+                ((k, int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()), day.isoformat())
+                 for k, day in enumerate(day_list)))
+    from provisioning.fleet.store.raw_health import batch_rows
+    sample = {"cpu_percent": 10.0, "load1": 0.5, "memory_used_percent": 50.0, "memory_available_bytes": 10 ** 9,
+              "disk_used_percent": 60.0, "disk_free_bytes": 10 ** 10, "uptime_s": 3600.0, "boot_time": now - 4000,
+              "temperature_max_c": 55.0, "kiosk_restarts": 0}
+    # raw samples are kept 30 days: here 4 a day per machine, one stored row per check-in
+    loader.load("bench_raw", RAW_COLUMNS[1:], (
+        tuple(row[name] for name in RAW_COLUMNS[1:]) for index in range(min(days, RAW_DAYS) * 4)
+        for row in batch_rows(0, [(100 + index, now - index * 6 * 3600, sample)], now - index * 6 * 3600)))
+    loader.execute(
+        "INSERT INTO health_daily (device_id, period_start, samples, cpu_sum, cpu_n, cpu_max, memory_sum, memory_n, "
+        "memory_max, load_max, disk_used_max, temperature_max, kiosk_restarts) "
+        "SELECT d.id, b.start, 96, 960.0, 96, 30.0, 4800.0, 96, 80.0, 1.5, 20 + ((d.id * 7919 + b.k * 104729) % 7500) * 0.01, "
+        "60.0, 1 FROM devices d CROSS JOIN bench_days b")
+    loader.execute(f"INSERT INTO health_batches ({', '.join(RAW_COLUMNS)}) "
+                   f"SELECT d.id, {', '.join('r.' + name for name in RAW_COLUMNS[1:])} FROM devices d CROSS JOIN bench_raw r")
+    loader.execute("INSERT INTO usage_daily (device_id, day, metric, key, count) "
+                   "SELECT d.id, b.stamp, 'kiosk_started', '', 1 + (d.id * 31 + b.k * 17) % 3 FROM devices d CROSS JOIN bench_days b")
+    loader.execute("DROP TABLE bench_days")
+    loader.execute("DROP TABLE bench_raw")
 
     fleet_totals: dict[tuple[str, str, str], int] = {}
 
@@ -182,21 +202,96 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
     loader.load("dash_usage_commune_daily", ("commune_insee", "day", "metric", "key", "count"), counted(commune_usage()))
     loader.load("dash_usage_fleet_daily", ("metric", "day", "key", "count"),
                 ((metric, day, key, count) for (metric, day, key), count in fleet_totals.items()))
+    loader.execute("INSERT INTO dash_usage_commune_monthly (metric, month, commune_insee, key, count) "
+                   "SELECT metric, SUBSTR(day, 1, 7), commune_insee, key, SUM(count) FROM dash_usage_commune_daily "
+                   "GROUP BY metric, SUBSTR(day, 1, 7), commune_insee, key")  # as the check-ins keep it
     rows = loader.rows
     loader.commit()
     return {"rows": rows, "asset_tags": [d[1] for d in devices]}
 
 
-def measure(url: str, args, now: float) -> dict:
-    from provisioning.fleet import create_app
-    from provisioning.fleet.accounts import store
+CACHE = Path(os.environ.get("BENCH_DASHBOARD_CACHE", "/var/tmp/mairie-kiosk-bench-dashboard"))
+STORE = Path(__file__).resolve().parent.parent / "provisioning" / "fleet" / "store"
+
+
+def cache_key(args) -> str:
+    """Generated databases are reused for the same parameters, the same UTC day, the same generator and
+    the same store (its migrations and the triggers they install): a 100,000-machine fleet takes minutes to build."""
+    digest = hashlib.sha256(inspect.getsource(generate).encode())
+    for path in sorted((STORE / "migrations" / "versions").glob("*.py")) + [STORE / "deadlines.py"]:
+        digest.update(path.read_bytes())
+    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    digest.update(f"{args.machines}/{args.communes}/{args.days}/{day}".encode())
+    return f"m{args.machines}_c{args.communes}_d{args.days}_{digest.hexdigest()[:12]}"
+
+
+def build(url: str, args, now: float) -> dict:
+    """Migrate an empty database and fill it; what the bench needs to know about it."""
+    from provisioning.fleet.store.engine import make_engine
     from provisioning.fleet.store.migrate import upgrade
     upgrade(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    try:
+        rows = generate(engine, args.machines, args.communes, args.days, now)["rows"]
+    finally:
+        engine.dispose()
+    return {"now": now, "rows": rows, "generate_s": round(time.perf_counter() - started, 1)}
+
+
+def cached_sqlite(directory: str, args, now: float) -> tuple[str, dict]:
+    """A copy of the cached SQLite database for these parameters (built first when missing)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = cache_key(args)
+    database, facts = CACHE / f"{key}.db", CACHE / f"{key}.json"
+    if args.fresh or not facts.exists():
+        for stale in CACHE.glob(f"m{args.machines}_c{args.communes}_d{args.days}_*"):
+            stale.unlink()
+        building = CACHE / f"{key}.building.db"
+        building.unlink(missing_ok=True)
+        info = build(f"sqlite:///{building}", args, now)
+        building.rename(database)
+        facts.write_text(json.dumps(info))
+    info = json.loads(facts.read_text())
+    copy = Path(directory) / "fleet.db"
+    shutil.copyfile(database, copy)
+    return f"sqlite:///{copy}", info
+
+
+def cached_postgres(admin: sa.Engine, server: str, scratch: str, args, now: float) -> dict:
+    """Create ``scratch`` from the template database cached for these parameters (built first when missing)."""
+    key = cache_key(args)
+    template = f"bench_dashboard_tpl_{key}".lower()
+    with admin.connect() as conn:
+        existing = set(conn.exec_driver_sql("SELECT datname FROM pg_database").scalars())
+        prefix = f"bench_dashboard_tpl_m{args.machines}_c{args.communes}_d{args.days}_"
+        if args.fresh or template not in existing:
+            for stale in (name for name in existing if name.startswith(prefix)):
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {stale} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {template}")
+            try:
+                info = build(url_of(server, template), args, now)
+            except BaseException:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+                raise
+            conn.exec_driver_sql(f"COMMENT ON DATABASE {template} IS '{json.dumps(info)}'")
+        info = json.loads(conn.exec_driver_sql(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %(name)s",
+            {"name": template}).scalar_one())
+        conn.exec_driver_sql(f"CREATE DATABASE {scratch} TEMPLATE {template}")
+    return info
+
+
+def url_of(server: str, database: str) -> str:
+    return sa.make_url(server).set(database=database).render_as_string(hide_password=False)
+
+
+def measure(url: str, args, info: dict) -> dict:
+    """Log in through the real app, then time every page, the pages taking turns request after request."""
+    from provisioning.fleet import create_app
+    from provisioning.fleet.accounts import store
     app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40})
     engine = app.extensions["fleet_engine"]
-    started = time.perf_counter()
-    data = generate(engine, args.machines, args.communes, args.days, now)
-    generate_s = round(time.perf_counter() - started, 1)
     password = "bench-password-" + uuid.uuid4().hex
     with engine.begin() as conn:
         store.create_user(conn, "bench", password, "admin", None)
@@ -205,22 +300,25 @@ def measure(url: str, args, now: float) -> dict:
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert client.post("/connexion", data={"csrf_token": token, "username": "bench", "password": password}).status_code == 302
     rnd = random.Random(7)
-    year = dt.datetime.fromtimestamp(now, dt.timezone.utc).year
-    paths = {"baseline": lambda: "/api/v1/ping", "overview": lambda: "/tableau/", "machine": lambda: f"/tableau/machines/{rnd.choice(data['asset_tags'])}",
+    year = dt.datetime.fromtimestamp(info["now"], dt.timezone.utc).year
+    asset_tags = [f"AT-{index:05d}" for index in range(1, args.machines + 1)]
+    paths = {"baseline": lambda: "/api/v1/ping", "overview": lambda: "/tableau/",
+             "machine": lambda: f"/tableau/machines/{rnd.choice(asset_tags)}",
              "usage": lambda: "/tableau/usage", "report": lambda: f"/tableau/rapport?annee={year}"}
-    result = {"generate_s": generate_s, "rows": data["rows"]}
-    for name in PAGES:
-        for _ in range(3):  # warm-up: caches, compiled statements
-            assert client.get(paths[name]()).status_code == 200
-        samples = []
-        for _ in range(args.requests):
+    result = {"generate_s": info["generate_s"], "rows": info["rows"]}
+    samples: dict[str, list[float]] = {name: [] for name in PAGES}
+    for round_number in range(3 + args.requests):  # 3 warm-up rounds: caches, compiled statements
+        for name in PAGES:
             path = paths[name]()
             begin = time.perf_counter()
             response = client.get(path)
-            samples.append((time.perf_counter() - begin) * 1000)
+            elapsed = (time.perf_counter() - begin) * 1000
             assert response.status_code == 200, (path, response.status_code)
-        result[f"{name}_p95_ms"] = p95(samples)
-        result[f"{name}_p50_ms"] = round(statistics.median(samples), 1)
+            if round_number >= 3:
+                samples[name].append(elapsed)
+    for name in PAGES:
+        result[f"{name}_p95_ms"] = p95(samples[name])
+        result[f"{name}_p50_ms"] = round(statistics.median(samples[name]), 1)
     engine.dispose()
     return result
 
@@ -233,29 +331,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machines", type=int, default=10000)
     parser.add_argument("--communes", type=int, default=300)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--database", choices=("both", "sqlite", "postgresql"), default="both")
+    parser.add_argument("--fresh", action="store_true", help=f"build the fleet again instead of reusing {CACHE}")
     args = parser.parse_args(argv)
     now = time.time()
     line: dict = {"machines": args.machines, "communes": args.communes, "days": args.days, "requests": args.requests,
-                  "target_p95_ms": 300}
-    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as directory:
-        line["sqlite"] = measure(f"sqlite:///{directory}/fleet.db", args, now)
-    if args.postgres:
+                  "target_p95_ms": 100 if args.machines <= 10000 else 300}
+    if args.database in ("both", "sqlite"):
+        with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as directory:
+            url, info = cached_sqlite(directory, args, now)
+            line["sqlite"] = measure(url, args, info)
+    else:
+        line["sqlite"] = "skipped: --database postgresql"
+    if args.postgres and args.database in ("both", "postgresql"):
         name = f"bench_dashboard_{uuid.uuid4().hex[:10]}"
         admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
         try:
-            line["postgresql"] = measure(str(sa.make_url(args.postgres).set(database=name)
-                                             .render_as_string(hide_password=False)), args, now)
+            info = cached_postgres(admin, args.postgres, name, args, now)
+            line["postgresql"] = measure(url_of(args.postgres, name), args, info)
         finally:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.dispose()
     else:
-        line["postgresql"] = "skipped: no --postgres URL and KIOSK_TEST_POSTGRES_URL unset"
+        line["postgresql"] = ("skipped: --database sqlite" if args.database == "sqlite"
+                              else "skipped: no --postgres URL and KIOSK_TEST_POSTGRES_URL unset")
     pages = [value for db in ("sqlite", "postgresql") if isinstance(line[db], dict)
              for key, value in line[db].items() if key.endswith("_p95_ms") and not key.startswith("baseline")]
-    line["all_p95_within_target"] = bool(pages) and max(pages) <= 300
+    line["all_p95_within_target"] = bool(pages) and max(pages) <= line["target_p95_ms"]
     print(json.dumps(line, separators=(",", ":")))
     return 0
 

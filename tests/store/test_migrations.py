@@ -120,3 +120,44 @@ def test_a_stamp_already_in_the_new_numbering_is_left_alone(new_stamp, tmp_path)
     assert current_revision(url) == HEAD
     with engine_of(url) as engine:
         assert differences(engine) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_revision_0007_backfills_the_late_deadline_and_the_monthly_usage_then_keeps_them(kind, tmp_path):
+    """A store at 0006 holding machines and daily usage: 0007 computes every machine's late_at and the
+    monthly counters from them; afterwards the triggers keep late_at whoever writes; the downgrade
+    removes what 0007 added and keeps the data."""
+    with empty_database(kind, tmp_path) as url:
+        upgrade(url, "0006")
+        with engine_of(url) as engine:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO communes (insee, name, expected_interval_s, created_at) VALUES "
+                                     "('31042', 'Luchon', 86400, 0), ('65286', 'Lourdes', 300, 0)")
+                conn.exec_driver_sql("INSERT INTO devices (asset_tag, commune_insee, enrolled_at, last_seen_at, last_seq) "
+                                     "VALUES ('A-1', '31042', 0, 1000, 0), ('A-2', '65286', 0, 2000, 0), "
+                                     "('A-3', '65286', 0, NULL, 0)")
+                conn.exec_driver_sql("INSERT INTO dash_usage_commune_daily (metric, day, commune_insee, key, count) VALUES "
+                                     "('sessions', '2026-01-31', '65286', '', 3), ('sessions', '2026-02-01', '65286', '', 4), "
+                                     "('sessions', '2026-02-28', '65286', '', 5), ('tile_opened', '2026-02-03', '31042', 'caf', 2)")
+            upgrade(url)
+            with engine.begin() as conn:
+                late = dict(conn.exec_driver_sql("SELECT asset_tag, late_at FROM devices").all())
+                assert late == {"A-1": 1000 + 2 * 86400, "A-2": 2000 + 600, "A-3": None}
+                monthly = {tuple(row[:4]): row[4] for row in conn.exec_driver_sql(
+                    "SELECT metric, month, commune_insee, key, count FROM dash_usage_commune_monthly")}
+                assert monthly == {("sessions", "2026-01", "65286", ""): 3, ("sessions", "2026-02", "65286", ""): 9,
+                                   ("tile_opened", "2026-02", "31042", "caf"): 2}
+                conn.exec_driver_sql("UPDATE devices SET last_seen_at = 5000 WHERE asset_tag = 'A-3'")
+                conn.exec_driver_sql("UPDATE devices SET commune_insee = '31042' WHERE asset_tag = 'A-2'")
+                conn.exec_driver_sql("UPDATE communes SET expected_interval_s = 3600 WHERE insee = '65286'")
+                conn.exec_driver_sql("INSERT INTO devices (asset_tag, commune_insee, enrolled_at, last_seen_at, last_seq) "
+                                     "VALUES ('A-4', '31042', 0, 7000, 0)")
+                late = dict(conn.exec_driver_sql("SELECT asset_tag, late_at FROM devices").all())
+                assert late == {"A-1": 1000 + 2 * 86400, "A-2": 2000 + 2 * 86400, "A-3": 5000 + 2 * 3600,
+                                "A-4": 7000 + 2 * 86400}
+            command.downgrade(alembic_config(engine), "0006")
+            inspector = sa.inspect(engine)
+            assert "late_at" not in {column["name"] for column in inspector.get_columns("devices")}
+            assert "dash_usage_commune_monthly" not in inspector.get_table_names()
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT COUNT(*) FROM devices").scalar_one() == 4

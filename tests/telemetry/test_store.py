@@ -221,3 +221,39 @@ def test_retention_drops_old_raw_health_and_keeps_rollups(engine):
     shorter = prune(engine, Settings(testing=True, raw_health_retention_days=1), now)
     assert shorter["health_batches"] == 1
 
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(st.tuples(st.integers(1, 30), st.sampled_from(
+    ["2025-12-31", "2026-01-01", "2026-01-31", "2026-02-01", "2026-02-28"]), st.integers(0, 4)),
+    max_size=10, unique_by=lambda item: item[0]), min_size=1, max_size=5))
+def test_monthly_counters_and_the_late_deadline_equal_what_the_raw_tables_give(engine, batches):
+    """After replayed and overlapping check-ins across month ends: each commune's monthly counters equal
+    its daily counters summed per month, and the machine's late_at (kept by triggers) equals its last
+    check-in plus twice its commune's expected interval."""
+    from provisioning.fleet.store.staff_schema import usage_commune_monthly
+    insee = f"{next(_communes):05d}"
+    token, device_id = _enrolled(engine, insee=insee)
+    first: dict[int, tuple[str, int]] = {}
+    for batch in batches:
+        records = []
+        for seq, day, count in batch:
+            day, count = first.setdefault(seq, (day, count))
+            records.append(usage_record(seq, day, [["sessions", "", count], ["tile_opened", "impots", 1]]))
+        _checkin(engine, token, records)
+    with engine.connect() as connection:
+        daily = usage_commune_daily
+        expected = Counter()
+        for metric, day, key, count in connection.execute(select(daily.c.metric, daily.c.day, daily.c.key, daily.c.count)
+                                                          .where(daily.c.commune_insee == insee)):
+            expected[(metric, day[:7], key)] += count
+        monthly = usage_commune_monthly
+        kept = {(metric, month, key): count for metric, month, key, count in connection.execute(
+            select(monthly.c.metric, monthly.c.month, monthly.c.key, monthly.c.count)
+            .where(monthly.c.commune_insee == insee))}
+        assert kept == {slot: count for slot, count in expected.items()}
+        late_at, last_seen, interval = connection.execute(
+            select(schema.devices.c.late_at, schema.devices.c.last_seen_at, schema.communes.c.expected_interval_s)
+            .join(schema.communes, schema.communes.c.insee == schema.devices.c.commune_insee)
+            .where(schema.devices.c.id == device_id)).one()
+        assert last_seen is not None and late_at == pytest.approx(last_seen + 2 * interval)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from provisioning.fleet.dashboard import attention_queries as attention
 from provisioning.fleet.dashboard.status import FLAGS, STATUSES, flag_conditions, status_expression
 from provisioning.fleet.store.staff_schema import commune_moves, commune_places
 from provisioning.fleet.store.staff_schema import machine_assets as assets
@@ -31,7 +32,12 @@ def _scoped(statement, allowed_commune: str | None):
     return statement
 
 
-def _filtered(statement, filters: OverviewFilters, now: float, current_version: str, with_status: bool = True):
+def _flag_conditions(rules: attention.Rules) -> dict:
+    """The health flags; "outdated" only for versions older than the expected one (issue 16)."""
+    return dict(flag_conditions(""), outdated=rules.outdated)
+
+
+def _filtered(statement, filters: OverviewFilters, rules: attention.Rules, with_status: bool = True):
     if filters.query:
         like = f"%{filters.query.lower()}%"
         statement = statement.where(sa.or_(sa.func.lower(devices.c.asset_tag).like(like),
@@ -42,9 +48,9 @@ def _filtered(statement, filters: OverviewFilters, now: float, current_version: 
     if filters.lifecycle:
         statement = statement.where(LIFECYCLE == filters.lifecycle)
     if filters.flag in FLAGS:
-        statement = statement.where(flag_conditions(current_version)[filters.flag])
+        statement = statement.where(_flag_conditions(rules)[filters.flag])
     if with_status and filters.status in STATUSES:
-        statement = statement.where(status_expression(now) == filters.status)
+        statement = statement.where(rules.status == filters.status)
     return statement
 
 
@@ -60,33 +66,46 @@ def _from(conn: sa.Connection | None = None):
 LIFECYCLE = sa.func.coalesce(assets.c.lifecycle_state, "deployed")
 
 
+def _whole_fleet(filters: OverviewFilters, allowed_commune: str | None) -> bool:
+    """The overview as staff first see it (all communes, deployed or every machine, no search): read
+    through the severity groups' indexes. Any narrower view is a handful of machines filtered by SQL."""
+    return (allowed_commune is None and not filters.query and not filters.commune and filters.status is None
+            and filters.flag is None and filters.lifecycle in (None, "deployed"))
+
+
 def overview(conn: sa.Connection, filters: OverviewFilters, now: float, current_version: str,
              allowed_commune: str | None, page_size: int = PAGE_SIZE) -> dict:
-    """One page of machines, with the counts per status and per flag over the whole filtered fleet."""
-    status = status_expression(now).label("status")
+    """One page of machines, most urgent first (then commune name, then asset tag), each with its
+    ``severity`` and ``since``, with the counts per status and per flag over the whole filtered fleet."""
+    rules = attention.Rules(now, attention.older_versions(conn, current_version))
     listing = sa.select(
         devices.c.asset_tag, devices.c.commune_insee, communes.c.name.label("commune_name"),
-        devices.c.last_seen_at, devices.c.kiosk_version, devices.c.disk_used_percent,
-        devices.c.memory_used_percent, devices.c.temperature_max_c, assets.c.crashes_7d,
-        LIFECYCLE.label("lifecycle_state"), status).select_from(_from())
-    listing = _filtered(_scoped(listing, allowed_commune), filters, now, current_version)
+        devices.c.last_seen_at, devices.c.enrolled_at, communes.c.expected_interval_s, devices.c.kiosk_version,
+        devices.c.disk_used_percent, devices.c.memory_used_percent, devices.c.temperature_max_c,
+        assets.c.crashes_7d, LIFECYCLE.label("lifecycle_state"), rules.status.label("status"),
+        rules.severity.label("severity")).select_from(_from())
     page = max(1, filters.page)
-    rows = conn.execute(listing.order_by(communes.c.name, devices.c.asset_tag)
-                        .limit(page_size).offset((page - 1) * page_size)).all()
-
-    conditions = flag_conditions(current_version)
-    counting = sa.select(
-        *(sa.func.coalesce(sa.func.sum(sa.case((status_expression(now) == name, 1), else_=0)), 0).label(name)
-          for name in STATUSES),
-        *(sa.func.coalesce(sa.func.sum(sa.case((conditions[name], 1), else_=0)), 0).label(f"flag_{name}")
-          for name in FLAGS),
-    ).select_from(_from(conn))
-    counting = _filtered(_scoped(counting, allowed_commune), filters, now, current_version, with_status=False)
-    totals = conn.execute(counting).one()._mapping
-    status_counts = {name: int(totals[name]) for name in STATUSES}
-    flag_counts = {name: int(totals[f"flag_{name}"]) for name in FLAGS}
+    if _whole_fleet(filters, allowed_commune):
+        deployed_only = filters.lifecycle == "deployed"
+        rows = attention.group_rows(conn, listing, rules, deployed_only, page_size, (page - 1) * page_size)
+        status_counts, flag_counts = attention.fleet_counts(conn, rules, deployed_only)
+    else:
+        listing = _filtered(_scoped(listing, allowed_commune), filters, rules)
+        rows = conn.execute(listing.order_by(rules.rank, communes.c.name, devices.c.asset_tag)
+                            .limit(page_size).offset((page - 1) * page_size)).all()
+        conditions = _flag_conditions(rules)
+        counting = sa.select(
+            *(sa.func.coalesce(sa.func.sum(sa.case((rules.status == name, 1), else_=0)), 0).label(name)
+              for name in STATUSES),
+            *(sa.func.coalesce(sa.func.sum(sa.case((conditions[name], 1), else_=0)), 0).label(f"flag_{name}")
+              for name in FLAGS),
+        ).select_from(_from(conn))
+        counting = _filtered(_scoped(counting, allowed_commune), filters, rules, with_status=False)
+        totals = conn.execute(counting).one()._mapping
+        status_counts = {name: int(totals[name]) for name in STATUSES}
+        flag_counts = {name: int(totals[f"flag_{name}"]) for name in FLAGS}
     matching = status_counts[filters.status] if filters.status in STATUSES else sum(status_counts.values())
-    return {"rows": rows, "status_counts": status_counts, "flag_counts": flag_counts,
+    return {"rows": attention.with_since(rows), "status_counts": status_counts, "flag_counts": flag_counts,
             "total": sum(status_counts.values()), "matching": matching, "page": page,
             "pages": max(1, -(-matching // page_size))}
 

@@ -16,6 +16,7 @@ from provisioning.fleet.dashboard.figures import FigureTable
 
 blueprint = Blueprint("usage", __name__, url_prefix="/tableau")
 DEFAULT_DAYS = 90
+COMMUNES_SHOWN = 50  # the page's table per commune (the CSV export has them all)
 CATALOG = Path(__file__).resolve().parents[3] / "config" / "services.yaml"
 
 
@@ -48,7 +49,8 @@ def usage_params() -> dict:
     """Period, commune and granularity of the usage page (and of its CSV exports)."""
     today = dt.datetime.now(dt.timezone.utc).date()
     end = _day("au", today)
-    start = _day("du", end - dt.timedelta(days=DEFAULT_DAYS - 1))
+    # Default: the last three calendar months to date (whole months: read from the monthly counters).
+    start = _day("du", (end.replace(day=1) - dt.timedelta(days=DEFAULT_DAYS - 31)).replace(day=1))
     if start > end:
         start, end = end, start
     granularity = request.args.get("par", "day")
@@ -57,12 +59,12 @@ def usage_params() -> dict:
             "granularity": granularity if granularity in usage_queries.GRANULARITIES else "day"}
 
 
-def usage_tables(params: dict) -> list[FigureTable]:
+def usage_tables(params: dict, commune_limit: int | None = None) -> list[FigureTable]:
     conn, start, end, commune = db(), params["start"], params["end"], params["commune"]
     labels = tile_labels(current_app.config["FLEET_SETTINGS"].catalog_path or str(CATALOG))
     return [
         usage_queries.sessions_by_period(conn, start, end, commune, params["granularity"]),
-        usage_queries.by_commune(conn, start, end, commune),
+        usage_queries.by_commune(conn, start, end, commune, commune_limit),
         usage_queries.by_tile(conn, start, end, commune, labels),
         usage_queries.session_lengths(conn, start, end, commune),
     ]
@@ -77,7 +79,7 @@ def _chart(table: FigureTable, label_column: int, value_column: int, limit: int 
 @requires(*ALL_ROLES)
 def usage():
     params = usage_params()
-    tables = usage_tables(params)
+    tables = usage_tables(params, commune_limit=COMMUNES_SHOWN)
     charts = {tables[0].name: _chart(tables[0], 0, 1), tables[2].name: _chart(tables[2], 1, 2, limit=15),
               tables[3].name: _chart(tables[3], 0, 1)}
     return render_template("dashboard/usage.html", params=params, tables=tables, charts=charts,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from kiosk.protocol import SESSION_LENGTH_BUCKETS
 from provisioning.fleet.dashboard.figures import FigureTable
 from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES, machine_assets
-from provisioning.fleet.store.staff_schema import usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.store.staff_schema import usage_commune_daily, usage_commune_monthly, usage_fleet_daily
 from provisioning.fleet.store.schema import communes, devices
 
 GRANULARITIES = {"day": "jour", "week": "semaine", "month": "mois"}
@@ -63,18 +63,56 @@ def unindexed(conn, column):
     return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
 
 
-def by_commune(conn, start, end, commune) -> FigureTable:
-    table = usage_commune_daily
-    sessions = sa.func.sum(sa.case((table.c.metric == "sessions", table.c.count), else_=0))
-    printed = sa.func.sum(sa.case((table.c.metric == "pages_printed", table.c.count), else_=0))
-    insee = unindexed(conn, table.c.commune_insee)
-    statement = sa.select(insee, sessions, printed).where(
-        table.c.metric.in_(("sessions", "pages_printed"))).group_by(insee)
-    totals = conn.execute(_where(statement, table, start, end, commune)).all()
+def whole_months(start: str, end: str, today: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split the days ``start``..``end`` into the calendar months they cover whole (read from the monthly
+    counters) and the ranges of days left at either edge (read from the daily ones). A period that runs
+    to today or beyond covers the current month "to date": its monthly counters are what has been
+    recorded so far (a kiosk ahead of UTC may already have counted the first minutes of tomorrow)."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    months, edges = [], []
+    cursor = first
+    while cursor <= last:
+        month_start = cursor.replace(day=1)
+        month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        upto = min(month_end, last)
+        if cursor == month_start and (upto == month_end or end >= today):
+            months.append(month_start.isoformat()[:7])
+        else:
+            edges.append((cursor.isoformat(), upto.isoformat()))
+        cursor = upto + dt.timedelta(days=1)
+    return months, edges
+
+
+def by_commune(conn, start, end, commune, limit: int | None = None) -> FigureTable:
+    """Sessions and prints per commune over the period, from the monthly counters for the whole months
+    and the daily ones for the edges; with ``limit``, the communes with the most sessions only."""
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    months, edges = whole_months(start, end, today)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    wanted = ("sessions", "pages_printed")
+    parts = []
+    if months:
+        table = usage_commune_monthly
+        parts.append(sa.select(table.c.commune_insee, table.c.metric, table.c.count).where(
+            table.c.metric.in_(wanted), table.c.month.in_(months)))
+    for low, high in edges:
+        table = usage_commune_daily
+        parts.append(sa.select(table.c.commune_insee, table.c.metric, table.c.count).where(
+            table.c.metric.in_(wanted), table.c.day >= low, table.c.day <= high))
+    for part in parts:
+        if commune:
+            part = part.where(part.selected_columns[0] == commune)
+        for insee, metric, count in conn.execute(part):
+            totals[insee][0 if metric == "sessions" else 1] += int(count)
+    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
+    if limit is not None:
+        ranked = ranked[:limit]
     names = dict(conn.execute(sa.select(communes.c.insee, communes.c.name).where(
-        communes.c.insee.in_([row[0] for row in totals]))).all()) if totals else {}
-    rows = sorted(([insee, names.get(insee, insee), s, p] for insee, s, p in totals), key=lambda row: row[1])
-    return FigureTable("sessions-par-commune", "Sessions par commune",
+        communes.c.insee.in_([insee for insee, _ in ranked]))).all()) if ranked else {}
+    rows = sorted(([insee, names.get(insee, insee), *counts] for insee, counts in ranked), key=lambda row: row[1])
+    title = "Sessions par commune" if limit is None or len(totals) <= limit else \
+        f"Sessions par commune (les {limit} communes les plus actives ; toutes dans l'export CSV)"
+    return FigureTable("sessions-par-commune", title,
                        ["Code INSEE", "Commune", "Sessions", "Pages imprimées"], rows, frozenset({2, 3}))
 
 
@@ -98,6 +136,46 @@ def session_lengths(conn, start, end, commune) -> FigureTable:
                        [[BUCKET_LABELS[b], counts.get(b, 0)] for b in SESSION_LENGTH_BUCKETS], frozenset({1}))
 
 
+def _communes_served(conn, start: str, end: str, commune: str | None) -> int:
+    """Communes with at least one session in the period: one probe per commune into its own counters
+    (index by commune), instead of reading every commune's every day."""
+    daily = usage_commune_daily
+    used = sa.exists().where(daily.c.commune_insee == communes.c.insee, daily.c.metric == "sessions",
+                             daily.c.day >= start, daily.c.day <= end, daily.c.count > 0)
+    statement = sa.select(sa.func.count()).select_from(communes).where(used)
+    if commune:
+        statement = statement.where(communes.c.insee == commune)
+    return conn.execute(statement).scalar_one()
+
+
+NOT_DEPLOYED = sa.text("dash_machine_assets.lifecycle_state <> 'deployed'")  # the partial index's own text
+
+
+def _lifecycle_counts(conn, commune: str | None) -> dict[str, int]:
+    """Enrolled machines per stage of their life cycle (no asset row: deployed). Whole fleet: every
+    machine, minus the few not deployed read from their partial index."""
+    with_assets = devices.join(machine_assets, machine_assets.c.asset_tag == devices.c.asset_tag)
+    if commune:
+        lifecycle = sa.func.coalesce(machine_assets.c.lifecycle_state, "deployed")
+        return dict(conn.execute(sa.select(lifecycle, sa.func.count()).select_from(
+            devices.outerjoin(machine_assets, machine_assets.c.asset_tag == devices.c.asset_tag))
+            .where(devices.c.commune_insee == commune).group_by(lifecycle)).all())
+    states = dict(conn.execute(sa.select(machine_assets.c.lifecycle_state, sa.func.count()).select_from(with_assets)
+                               .where(NOT_DEPLOYED).group_by(machine_assets.c.lifecycle_state)).all())
+    states["deployed"] = conn.execute(sa.select(sa.func.count()).select_from(devices)).scalar_one() - sum(states.values())
+    return states
+
+
+def _enrolled(conn, commune: str | None, *conditions, deployed_only: bool = False) -> int:
+    """Machines enrolled within a range of time (index on enrolled_at), of one commune or all."""
+    source = devices.outerjoin(machine_assets, machine_assets.c.asset_tag == devices.c.asset_tag) \
+        if deployed_only else devices
+    where = list(conditions) + ([devices.c.commune_insee == commune] if commune else [])
+    if deployed_only:
+        where.append(sa.func.coalesce(machine_assets.c.lifecycle_state, "deployed") == "deployed")
+    return conn.execute(sa.select(sa.func.count()).select_from(source).where(*where)).scalar_one()
+
+
 def yearly_report(conn, year: int, commune: str | None) -> dict:
     start, end = f"{year:04d}-01-01", f"{year:04d}-12-31"
     source = _source(commune)
@@ -106,21 +184,13 @@ def yearly_report(conn, year: int, commune: str | None) -> dict:
     totals = {metric: int(count) for metric, count in conn.execute(_where(metrics, source, start, end, commune))}
     lengths = _keyed(conn, "session_length", start, end, commune)
     hours = round(sum(BUCKET_MINUTES[k] * v for k, v in lengths.items() if k in BUCKET_MINUTES) / 60)
-    served = sa.select(sa.func.count(sa.distinct(usage_commune_daily.c.commune_insee))).where(
-        usage_commune_daily.c.metric == "sessions", usage_commune_daily.c.count > 0)
-    communes_served = conn.execute(_where(served, usage_commune_daily, start, end, commune)).scalar_one()
-
+    communes_served = _communes_served(conn, start, end, commune)
     year_start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     year_end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp()
-    in_scope = [devices.c.commune_insee == commune] if commune else []
-    lifecycle = sa.func.coalesce(machine_assets.c.lifecycle_state, "deployed")
-    fleet = devices.outerjoin(machine_assets, machine_assets.c.asset_tag == devices.c.asset_tag)
-    installed = conn.execute(sa.select(sa.func.count()).select_from(fleet).where(
-        lifecycle == "deployed", devices.c.enrolled_at < year_end, *in_scope)).scalar_one()
-    handed_out = conn.execute(sa.select(sa.func.count()).select_from(devices).where(
-        devices.c.enrolled_at >= year_start, devices.c.enrolled_at < year_end, *in_scope)).scalar_one()
-    states = dict(conn.execute(sa.select(lifecycle, sa.func.count()).select_from(fleet).where(*in_scope)
-                               .group_by(lifecycle)).all())
+    states = _lifecycle_counts(conn, commune)
+    enrolled_later = _enrolled(conn, commune, devices.c.enrolled_at >= year_end, deployed_only=True)
+    installed = states.get("deployed", 0) - enrolled_later
+    handed_out = _enrolled(conn, commune, devices.c.enrolled_at >= year_start, devices.c.enrolled_at < year_end)
     summary = FigureTable("rapport-annuel", f"Chiffres de l'année {year}", ["Indicateur", "Valeur"], [
         ["Ordinateurs installés dans les mairies", installed],
         ["Communes servies", communes_served],

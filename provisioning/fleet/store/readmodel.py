@@ -5,7 +5,7 @@ what staff record (a machine's move to another commune, a commune's town-hall po
 *newly* stored (a replayed record never reaches it), so the figures stay exact (the newest health sample
 is kept on the ``devices`` row by the ingest itself):
 
-* usage counters are added to the machine's commune's daily counters, and to the fleet's;
+* usage counters are added to the machine's commune's daily and monthly counters, and to the fleet's;
 * crash recoveries over the last 7 days are recounted from the store's per-device counters.
 """
 
@@ -21,7 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from provisioning.fleet.store.engine import write_transaction
 from provisioning.fleet.store.hot_sql import for_dialect
 from provisioning.fleet.store.schema import devices
-from provisioning.fleet.store.staff_schema import commune_moves, commune_places, usage_commune_daily, usage_fleet_daily
+from provisioning.fleet.store.staff_schema import (
+    commune_moves, commune_places, usage_commune_daily, usage_commune_monthly, usage_fleet_daily,
+)
 
 CRASH_WINDOW_DAYS = 7
 
@@ -45,6 +47,11 @@ INSERT INTO dash_usage_commune_daily (metric, day, commune_insee, key, count)
 VALUES (:metric, :day, :commune_insee, :key, :count)
 ON CONFLICT (metric, day, commune_insee, key) DO UPDATE SET count = dash_usage_commune_daily.count + excluded.count
 """
+ADD_COMMUNE_MONTHLY_USAGE = """
+INSERT INTO dash_usage_commune_monthly (metric, month, commune_insee, key, count)
+VALUES (:metric, :month, :commune_insee, :key, :count)
+ON CONFLICT (metric, month, commune_insee, key) DO UPDATE SET count = dash_usage_commune_monthly.count + excluded.count
+"""
 ENSURE_ASSET = """
 INSERT INTO dash_machine_assets (asset_tag, lifecycle_state, crashes_7d) VALUES (:asset_tag, 'deployed', 0)
 ON CONFLICT (asset_tag) DO NOTHING
@@ -67,6 +74,12 @@ def apply_ingested(cursor, dialect: str, device_id: int, asset_tag: str, commune
             for (day, metric, key), count in sorted(counters.items())]
     cursor.executemany(for_dialect(ADD_FLEET_USAGE, dialect), rows)
     cursor.executemany(for_dialect(ADD_COMMUNE_USAGE, dialect), [dict(row, commune_insee=commune_insee) for row in rows])
+    monthly: dict[tuple[str, str, str], int] = {}
+    for (day, metric, key), count in counters.items():
+        monthly[(metric, day[:7], key)] = monthly.get((metric, day[:7], key), 0) + count
+    cursor.executemany(for_dialect(ADD_COMMUNE_MONTHLY_USAGE, dialect), [
+        {"metric": metric, "month": month, "commune_insee": commune_insee, "key": key, "count": count}
+        for (metric, month, key), count in sorted(monthly.items())])
     if any(metric == "crash_recovered" for _, metric, _ in counters):
         cursor.execute(for_dialect(ENSURE_ASSET, dialect), {"asset_tag": asset_tag})
         cursor.execute(for_dialect(RECOUNT_CRASHES, dialect), {
@@ -92,6 +105,11 @@ def save_place(engine: sa.Engine, insee: str, values: dict) -> None:
 
 
 def prune_usage(conn: sa.Connection, oldest_day: str) -> dict[str, int]:
-    """Apply the usage retention (CNIL: at most 25 months) to the dashboard's counters too."""
-    return {table.name: conn.execute(table.delete().where(table.c.day < oldest_day)).rowcount
-            for table in (usage_commune_daily, usage_fleet_daily)}
+    """Apply the usage retention (CNIL: at most 25 months) to the dashboard's counters too. A month's
+    counters go as soon as one of its days is beyond retention (never kept longer than the daily ones)."""
+    removed = {table.name: conn.execute(table.delete().where(table.c.day < oldest_day)).rowcount
+               for table in (usage_commune_daily, usage_fleet_daily)}
+    month = usage_commune_monthly.c.month
+    partly_beyond = month <= oldest_day[:7] if oldest_day[8:] != "01" else month < oldest_day[:7]
+    removed[usage_commune_monthly.name] = conn.execute(usage_commune_monthly.delete().where(partly_beyond)).rowcount
+    return removed

@@ -11,10 +11,16 @@ for a limited time; hourly and daily roll-ups are updated in the same transactio
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text, text,
 )
 
 metadata = MetaData()
+
+# Health thresholds the overview flags and counts by (partial indexes below, migration 0007): a machine
+# enters or leaves such an index only when it crosses the threshold, so check-ins rarely touch them.
+DISK_FULL_PERCENT = 90
+MEMORY_FULL_PERCENT = 90
+HOT_CELSIUS = 80
 
 # A connection profile: how often the commune's kiosks are expected to reach the server
 # (a zone blanche reaching the network once a day is "late" after a day, not "lost").
@@ -32,7 +38,7 @@ devices = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("asset_tag", String(32), nullable=False, unique=True),
     Column("commune_insee", String(5), ForeignKey("communes.insee"), nullable=False, index=True),
-    Column("enrolled_at", Float, nullable=False),
+    Column("enrolled_at", Float, nullable=False, index=True),  # the yearly report's machines handed out (0007)
     Column("last_seen_at", Float),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("kiosk_version", String(200)),
@@ -44,7 +50,23 @@ devices = Table(
     Column("memory_used_percent", Float),
     Column("temperature_max_c", Float),
     Column("uptime_s", Float),
+    # last_seen_at + 2 × the commune's expected interval: from then on the machine is late, offline or
+    # lost. Kept by triggers (:mod:`provisioning.fleet.store.deadlines`, migration 0007) whoever writes
+    # last_seen_at, commune_insee or the commune's interval, so the overview finds the machines that need
+    # attention with one index range instead of computing every machine's status.
+    Column("late_at", Float),
     Index("ix_devices_commune_asset_tag", "commune_insee", "asset_tag"),  # the overview's order (0006)
+    # The overview's counts and groups (0007): each an index range over the machines concerned only.
+    Index("ix_devices_late_at", "late_at"),
+    Index("ix_devices_kiosk_version", "kiosk_version"),
+    Index("ix_devices_never_seen", "id", sqlite_where=text("last_seen_at IS NULL"),
+          postgresql_where=text("last_seen_at IS NULL")),
+    Index("ix_devices_disk_full", "id", sqlite_where=text(f"disk_used_percent >= {DISK_FULL_PERCENT}"),
+          postgresql_where=text(f"disk_used_percent >= {DISK_FULL_PERCENT}")),
+    Index("ix_devices_memory_full", "id", sqlite_where=text(f"memory_used_percent >= {MEMORY_FULL_PERCENT}"),
+          postgresql_where=text(f"memory_used_percent >= {MEMORY_FULL_PERCENT}")),
+    Index("ix_devices_hot", "id", sqlite_where=text(f"temperature_max_c >= {HOT_CELSIUS}"),
+          postgresql_where=text(f"temperature_max_c >= {HOT_CELSIUS}")),
 )
 
 device_tokens = Table(

@@ -17,6 +17,7 @@ from provisioning.fleet.store.schema import metadata
 
 LIFECYCLE_STATES = ("donated", "refurbished", "deployed", "returned", "recycled")
 ROLES = ("admin", "staff", "commune")
+REPEATED_CRASHES_7D = 3  # crash recoveries over 7 days that make a crash loop
 
 users = sa.Table(
     "dash_users", metadata,
@@ -79,6 +80,12 @@ machine_assets = sa.Table(
     sa.CheckConstraint(
         "lifecycle_state IN ('donated', 'refurbished', 'deployed', 'returned', 'recycled')",
         name="ck_dash_machine_assets_lifecycle"),
+    # The overview's counts (0007): the few machines not deployed, and those crashing repeatedly.
+    sa.Index("ix_dash_machine_assets_not_deployed", "asset_tag",
+             sqlite_where=sa.text("lifecycle_state <> 'deployed'"),
+             postgresql_where=sa.text("lifecycle_state <> 'deployed'")),
+    sa.Index("ix_dash_machine_assets_crashing", "asset_tag", sqlite_where=sa.text(f"crashes_7d >= {REPEATED_CRASHES_7D}"),
+             postgresql_where=sa.text(f"crashes_7d >= {REPEATED_CRASHES_7D}")),
 )
 
 commune_moves = sa.Table(
@@ -105,6 +112,18 @@ usage_commune_daily = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Index("ix_dash_usage_commune_daily_commune", "commune_insee", "metric", "day"),
     sa.Index("ix_dash_usage_commune_daily_range", "metric", "day", postgresql_include=["commune_insee", "key", "count"]),
+    sqlite_with_rowid=False,
+)
+
+# The same per-commune counters summed per calendar month ("YYYY-MM"), kept in the same transaction: a
+# period of whole months (the usage page's default) reads 3,000 communes × a few months, not × 90 days.
+usage_commune_monthly = sa.Table(
+    "dash_usage_commune_monthly", metadata,
+    sa.Column("metric", sa.String(32), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("commune_insee", sa.String(5), primary_key=True),
+    sa.Column("key", sa.String(253), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
 
