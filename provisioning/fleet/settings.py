@@ -53,6 +53,12 @@ class Settings:
     catalog_path: str = setting(
         "", "The national catalog (services.yaml) whose labels name the tiles in usage figures; "
         "empty: config/services.yaml of this checkout.")
+    association_name: str = setting(
+        "", "The association's name, printed at the top of the yearly report (page and PDF); "
+        "empty: « L'association ».")
+    association_logo_path: str = setting(
+        "", "A PNG, JPEG or SVG file of the association's logo (at most 1 MB) for the yearly report; "
+        "empty: no logo.")
     mediation_source: str = setting(
         "mairie-kiosk", "The 'source' column of the national mediation-places export.")
     session_cookie_secure: bool = setting(

@@ -35,10 +35,12 @@ PAGES = [
     (f"/tableau/export/rapport/rapport-annuel.csv?commune={LOURDES}", OTHER),
     ("/tableau/export/communes.csv", OWN),
     ("/tableau/export/machines/LUCH-001/sante.csv", OWN), ("/tableau/export/machines/LUCH-001/redemarrages.csv", OWN),
+    ("/tableau/export/machines/LUCH-001/chronologie.csv", OWN), ("/tableau/export/machines/LOUR-001/chronologie.csv", OTHER),
     ("/tableau/export/machines/LOUR-001/sante.csv", OTHER), ("/tableau/export/machines/LOUR-001/redemarrages.csv", OTHER),
     ("/tableau/export/glpi/LUCH-001.json", OWN), ("/tableau/export/glpi/LOUR-001.json", OTHER),
     ("/tableau/export/glpi.json", OWN), ("/tableau/export/lieux-mediation-numerique.csv", OWN),
     ("/tableau/materiel", OWN), ("/tableau/materiel?cycle=deployed&page=1", OWN), ("/tableau/export/materiel.csv", OWN),
+    ("/tableau/exports", OWN),
     ("/metrics", METRICS),
 ]
 
@@ -50,6 +52,8 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LUCH-001/commune", {"commune": LUCHON}),
     ("/tableau/machines/LOUR-001/cycle", {"lifecycle_state": "deployed", "donor": "Entreprise X"}),
     (f"/tableau/communes/{LOURDES}", {"postal_code": "65100"}),
+    ("/tableau/machines/LUCH-001/note", {"text": "Jean passe jeudi"}),
+    ("/tableau/machines/LOUR-001/note", {"text": ""}),
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
 ]
 

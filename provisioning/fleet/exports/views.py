@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
 from provisioning.fleet.dashboard import fleet_queries, usage_queries
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.dashboard.pages import current_kiosk_version, machine_tables, read_filters
+from provisioning.fleet.dashboard.pages import current_kiosk_version, machine_tables, machine_timeline, read_filters
 from provisioning.fleet.dashboard.status import FLAG_LABELS, STATUS_LABELS, flags_of
 from provisioning.fleet.dashboard.usage_pages import places_table, report_params, usage_params, usage_tables
 from provisioning.fleet.exports.csvfile import csv_response, table_csv
@@ -91,8 +91,9 @@ def _machine(asset_tag: str):
 @blueprint.get("/machines/<asset_tag>/<name>.csv")
 @requires(*ALL_ROLES)
 def machine_csv(asset_tag: str, name: str):
-    tables, _charts = machine_tables(db(), _machine(asset_tag))
-    for table in tables:
+    machine = _machine(asset_tag)
+    tables, _charts = machine_tables(db(), machine)
+    for table in [*tables, machine_timeline(db(), machine)["table"]]:
         if table.name == name:
             table.name = f"{asset_tag}-{table.name}"
             return _send(table)
