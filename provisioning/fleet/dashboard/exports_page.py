@@ -28,12 +28,12 @@ class Export:
     title: str
     content: str
     format: str
-    endpoint: str
+    endpoint: str | None  # None: offered on each machine's page only
     args: tuple[tuple[str, str], ...] = ()
     where: str = ""  # the page that offers it with its filters, if any
 
-    def url(self) -> str:
-        return url_for(self.endpoint, **dict(self.args))
+    def url(self) -> str | None:
+        return url_for(self.endpoint, **dict(self.args)) if self.endpoint else None
 
 
 EXPORTS = (
@@ -49,12 +49,28 @@ EXPORTS = (
            (("name", "durees-de-session"),), "Utilisation"),
     Export("Rapport annuel : chiffres clés", "Machines installées, communes servies, sessions, heures, pages "
            "imprimées de l'année.", SPREADSHEET, "exports.report_csv", (("name", "rapport-annuel"),), "Rapport annuel"),
+    Export("Rapport annuel (PDF)", "Le rapport de l'année, avec le nom et le logo de l'association : chiffres "
+           "clés, comparaison avec l'année précédente, chaque commune, services, mois par mois.", PDF,
+           "exports.report_pdf", where="Rapport annuel"),
+    Export("Rapport annuel : comparaison", "Les chiffres clés de l'année et ceux de l'année précédente.",
+           SPREADSHEET, "exports.report_csv", (("name", "rapport-comparaison"),), "Rapport annuel"),
+    Export("Rapport annuel : chaque commune", "Par commune : ordinateurs, sessions de l'année et de l'année "
+           "précédente, évolution, pages imprimées, disponibilité du point.", SPREADSHEET, "exports.report_csv",
+           (("name", "rapport-par-commune"),), "Rapport annuel"),
+    Export("Rapport annuel : services par catégorie", "Ouvertures de services par catégorie du catalogue "
+           "national, cette année et l'année précédente.", SPREADSHEET, "exports.report_csv",
+           (("name", "rapport-par-categorie"),), "Rapport annuel"),
     Export("Rapport annuel : mois par mois", "Sessions et pages imprimées de chaque mois de l'année.", SPREADSHEET,
            "exports.report_csv", (("name", "rapport-sessions-par-mois"),), "Rapport annuel"),
     Export("Rapport annuel : le parc par étape", "Machines données, reconditionnées, installées, revenues, "
            "recyclées.", SPREADSHEET, "exports.report_csv", (("name", "parc-par-etape"),), "Rapport annuel"),
     Export("Les communes", "Chaque commune : connexion attendue, adresse, SIRET, horaires, contact, nombre de "
            "machines.", SPREADSHEET, "exports.places_csv_table", where="Communes"),
+    Export("Une machine : chronologie, santé, démarrages", "L'état de la machine jour par jour sur 90 jours "
+           "(en ligne, en retard, hors ligne), sa santé (disque, mémoire, température) et ses démarrages par jour.",
+           SPREADSHEET, None, where="de chaque machine"),
+    Export("Inventaire GLPI d'une machine", "L'inventaire matériel d'une machine, à importer dans GLPI.", JSON,
+           None, where="de chaque machine"),
     Export("Le matériel", "Chaque ordinateur donné : étape du cycle de vie, donateur, date d'entrée, certificat "
            "d'effacement.", SPREADSHEET, "exports.assets_csv", where="Matériel"),
     Export("Lieux de médiation numérique", "Les points numériques au format du standard national des lieux de "

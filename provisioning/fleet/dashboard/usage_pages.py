@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import functools
 from pathlib import Path
 
 import yaml
+from markupsafe import Markup
 from flask import Blueprint, current_app, render_template, request
 
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
-from provisioning.fleet.dashboard import fleet_queries, french, usage_queries
+from provisioning.fleet.dashboard import fleet_queries, french, report_queries, usage_queries
 from provisioning.fleet.dashboard.charts import bar_chart, ranking_chart
 from provisioning.fleet.dashboard.figures import FigureTable
 
@@ -160,19 +162,69 @@ def report_params() -> dict:
             "commune": commune}
 
 
-@blueprint.get("/rapport")
-@requires(*ALL_ROLES)
-def report():
+def report_figures(params: dict) -> dict[str, FigureTable]:
+    """Every table of the yearly report (page, CSV and PDF): key figures and their comparison with the
+    previous year, each commune, service categories, month by month, the fleet by stage."""
+    conn, year, commune = db(), params["year"], params["commune"]
+    figures = usage_queries.yearly_report(conn, year, commune)
+    previous = usage_queries.yearly_report(conn, year - 1, commune)
+    return {"summary": figures["summary"], "comparison": report_queries.comparison(figures["summary"], previous["summary"]),
+            "communes": report_queries.by_commune(conn, year, commune),
+            "categories": report_queries.by_category(conn, year, commune, tile_categories(catalog_path()),
+                                                     OTHER_CATEGORY),
+            "monthly": figures["monthly"], "lifecycle": figures["lifecycle"]}
+
+
+def association() -> dict:
+    """The association's name and logo (a data: URL, or None) from the settings, for the report."""
+    settings = current_app.config["FLEET_SETTINGS"]
+    return {"name": settings.association_name or "L'association", "logo": logo_data_url(settings.association_logo_path)}
+
+
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+@functools.lru_cache(maxsize=4)
+def logo_data_url(path: str) -> str | None:
+    """The logo file as a data: URL (the page's CSP allows data: images; the PDF needs no file access)."""
+    if not path:
+        return None
+    kind = LOGO_TYPES.get(Path(path).suffix.lower())
+    try:
+        content = Path(path).read_bytes() if kind else b""
+    except OSError:
+        content = b""
+    if not kind or not content or len(content) > LOGO_MAX_BYTES:
+        current_app.logger.warning("association_logo_path %r: not a readable PNG, JPEG or SVG file under 1 MB", path)
+        return None
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def css_string(text: str) -> Markup:
+    """Text as a quoted CSS string (the PDF's page footer): every character but letters, digits and
+    spaces written as a CSS escape, so nothing in a setting can end the string or the style sheet."""
+    return Markup('"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"')
+
+
+def report_context() -> dict:
     params = report_params()
-    figures = usage_queries.yearly_report(db(), params["year"], params["commune"])
+    figures = report_figures(params)
     chart = sessions_chart(figures["monthly"])
     figures["monthly"] = for_page(figures["monthly"])
     commune_name = None
     if params["commune"]:
         commune_name = next((c.name for c in fleet_queries.commune_choices(db(), params["commune"])), params["commune"])
-    return render_template("dashboard/report.html", params=params, figures=figures, chart=chart,
-                           commune_name=commune_name, communes=fleet_queries.commune_choices(db(), commune_scope()),
-                           generated=dt.datetime.now(dt.timezone.utc).strftime("%d/%m/%Y"))
+    return {"params": params, "figures": figures, "chart": chart, "commune_name": commune_name,
+            "communes": fleet_queries.commune_choices(db(), commune_scope()), "association": association(),
+            "footer_css": css_string(f"{association()['name']} — rapport {params['year']} — page "),
+            "generated": french.day(dt.datetime.now(dt.timezone.utc).date())}
+
+
+@blueprint.get("/rapport")
+@requires(*ALL_ROLES)
+def report():
+    return render_template("dashboard/report.html", **report_context())
 
 
 def places_table() -> FigureTable:
