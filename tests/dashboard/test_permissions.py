@@ -40,7 +40,7 @@ PAGES = [
     ("/tableau/export/glpi/LUCH-001.json", OWN), ("/tableau/export/glpi/LOUR-001.json", OTHER),
     ("/tableau/export/glpi.json", OWN), ("/tableau/export/lieux-mediation-numerique.csv", OWN),
     ("/tableau/materiel", OWN), ("/tableau/materiel?cycle=deployed&page=1", OWN), ("/tableau/export/materiel.csv", OWN),
-    ("/tableau/exports", OWN), ("/tableau/export/rapport.pdf", OWN),
+    ("/tableau/exports", OWN), ("/tableau/alertes", FLEET), ("/tableau/export/rapport.pdf", OWN),
     (f"/tableau/export/rapport.pdf?commune={LOURDES}", OTHER),
     ("/tableau/export/rapport/rapport-par-commune.csv", OWN), ("/tableau/export/rapport/rapport-par-categorie.csv", OWN),
     ("/tableau/export/rapport/rapport-comparaison.csv", OWN),
@@ -57,6 +57,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LOUR-001/cycle", {"lifecycle_state": "deployed", "donor": "Entreprise X"}),
     (f"/tableau/communes/{LOURDES}", {"postal_code": "65100"}),
     ("/tableau/machines/LUCH-001/note", {"text": "Jean passe jeudi"}),
+    ("/tableau/alertes", {"email": "equipe@asso.example", "kinds": ["lost"]}),
     ("/tableau/machines/LOUR-001/note", {"text": ""}),
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
 ]

@@ -32,3 +32,43 @@ machine_status_days = sa.Table(
     sa.CheckConstraint("status IN ('online', 'late', 'offline', 'missing')", name="ck_dash_machine_status_days_status"),
     sa.Index("ix_dash_machine_status_days_day", "day"),
 )
+
+# E-mail alerts (dashboard/alerts.py): who wants which alerts, the alerts in force (so each is sent once
+# on entering and once on recovery), and the events waiting for a subscriber's daily digest.
+alert_subscriptions = sa.Table(
+    "dash_alert_subscriptions", metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True),  # dash_users.id
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("kinds", sa.String(200), nullable=False),  # comma-separated severity keys
+    sa.Column("last_digest_at", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+alert_states = sa.Table(
+    "dash_alert_states", metadata,
+    sa.Column("asset_tag", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("entered_at", sa.Float, nullable=False),
+)
+
+alert_queue = sa.Table(
+    "dash_alert_queue", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("asset_tag", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(12), nullable=False),  # 'entered' or 'recovered'
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_dash_alert_queue_user", "user_id", "id"),
+)
+
+# Single-use password-reset links an admin sends (accounts/reset.py): only the token's SHA-256 is kept.
+password_resets = sa.Table(
+    "dash_password_resets", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float),
+    sa.Index("ix_dash_password_resets_user", "user_id"),
+)
