@@ -13,6 +13,7 @@ from dashboard_helpers import LOURDES, LOURDES_MARKERS, LUCHON, csrf_token
 OWN = "own"          # 200 for every logged-in role
 FLEET = "fleet"      # 200 for admin and staff; 403 for commune
 OTHER = "other"      # 200 for admin and staff; 404 for commune (it must not learn it exists)
+ADMIN = "admin"      # 200 for admin; 403 for staff and commune
 METRICS = "metrics"  # 200 for admin and staff; 401 for commune and anonymous (bearer token or staff login)
 
 PAGES = [
@@ -40,7 +41,7 @@ PAGES = [
     ("/tableau/export/glpi/LUCH-001.json", OWN), ("/tableau/export/glpi/LOUR-001.json", OTHER),
     ("/tableau/export/glpi.json", OWN), ("/tableau/export/lieux-mediation-numerique.csv", OWN),
     ("/tableau/materiel", OWN), ("/tableau/materiel?cycle=deployed&page=1", OWN), ("/tableau/export/materiel.csv", OWN),
-    ("/tableau/exports", OWN), ("/tableau/alertes", FLEET), ("/tableau/export/rapport.pdf", OWN),
+    ("/tableau/exports", OWN), ("/tableau/alertes", FLEET), ("/tableau/comptes", ADMIN), ("/tableau/export/rapport.pdf", OWN),
     (f"/tableau/export/rapport.pdf?commune={LOURDES}", OTHER),
     ("/tableau/export/rapport/rapport-par-commune.csv", OWN), ("/tableau/export/rapport/rapport-par-categorie.csv", OWN),
     ("/tableau/export/rapport/rapport-comparaison.csv", OWN),
@@ -72,6 +73,8 @@ def pdf_text(pdf: bytes) -> str:
 def expected_status(kind: str, role: str | None) -> int:
     if role is None:
         return 401 if kind == METRICS else 302
+    if kind == ADMIN:
+        return 200 if role == "admin" else 403
     if role in ("admin", "staff"):
         return 200
     return {OWN: 200, FLEET: 403, OTHER: 404, METRICS: 401}[kind]
