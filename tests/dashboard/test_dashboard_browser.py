@@ -89,7 +89,8 @@ def test_no_serious_accessibility_violation_on_any_page(page, dashboard_url, fre
     log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
     for path in ("/tableau/", "/tableau/?statut=late", "/tableau/machines/LUCH-001", "/tableau/usage",
                  "/tableau/usage?par=month", "/tableau/rapport", "/tableau/communes", f"/tableau/communes/{LUCHON}",
-                 "/tableau/materiel", "/tableau/exports", "/tableau/nulle-part"):
+                 "/tableau/materiel", "/tableau/exports", "/tableau/alertes", "/tableau/comptes",
+                 "/mot-de-passe-oublie", "/tableau/nulle-part"):
         page.goto(dashboard_url + path)
         page.evaluate(f"document.documentElement.style.fontSize = '{text}'")
         if violations := blocking_violations(axe, page):
