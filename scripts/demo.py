@@ -53,12 +53,13 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 30) ->
 
 def start_fleet(port: int, state: Path) -> tuple[subprocess.Popen, str, str, str]:
     """Prepare and start the local fleet server; returns it, the enrolment code and the demo login."""
-    from provisioning.fleet.dashboard.demo import prepare_demo_fleet
+    from provisioning.fleet.dashboard.demo import demo_server_environment, prepare_demo_fleet
 
     database_url = f"sqlite:///{state / 'fleet.db'}"
-    demo = prepare_demo_fleet(database_url, DEMO_CONFIG, expected_interval_s=60)
+    demo = prepare_demo_fleet(database_url, DEMO_CONFIG)
     environment = dict(os.environ, FLEET_DATABASE_URL=database_url, FLEET_SECRET_KEY=secrets.token_urlsafe(48),
-                       FLEET_SESSION_COOKIE_SECURE="0")  # plain http on loopback, for the demo only
+                       FLEET_SESSION_COOKIE_SECURE="0",  # plain http on loopback, for the demo only
+                       **demo_server_environment())  # the check-in interval the demo commune expects
     server = subprocess.Popen([str(BIN / "fleet"), "serve", "--host", "127.0.0.1", "--port", str(port)],
                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(f"http://127.0.0.1:{port}/api/v1/ping", server)

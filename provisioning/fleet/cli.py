@@ -14,6 +14,7 @@ import click
 
 from provisioning.click_french import french_click
 from provisioning.fleet.accounts import cli as account_commands
+from provisioning.fleet import followup_cli as followup_commands
 from provisioning.fleet.cli_context import engine_of, settings_of
 from provisioning.fleet.settings import SettingsError
 
@@ -152,6 +153,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
 # The staff accounts' commands: fleet user ..., fleet demo-login, fleet commune-place.
 account_commands.register(cli)
+# The staff's periodic follow-up: fleet suivi.
+followup_commands.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,20 @@ class Settings:
     catalog_path: str = setting(
         "", "The national catalog (services.yaml) whose labels name the tiles in usage figures; "
         "empty: config/services.yaml of this checkout.")
+    association_name: str = setting(
+        "", "The association's name, printed at the top of the yearly report (page and PDF); "
+        "empty: « L'association ».")
+    association_logo_path: str = setting(
+        "", "A PNG, JPEG or SVG file of the association's logo (at most 1 MB) for the yearly report; "
+        "empty: no logo.")
+    smtp_host: str = setting("", "SMTP server for the staff's e-mail alerts (fleet suivi); empty: no e-mail sent.")
+    smtp_port: int = setting(587, "Port of the SMTP server.")
+    smtp_starttls: bool = setting(True, "Encrypt the SMTP connection with STARTTLS (off only for a local relay).")
+    smtp_user: str = setting("", "SMTP login, if the server asks for one.")
+    smtp_password: str = setting("", "SMTP password (keep it in the server's environment file, mode 0640).")
+    smtp_from: str = setting("suivi-du-parc@localhost", "Sender address of the alerts and password-reset links.")
+    public_url: str = setting(
+        "", "The dashboard's address as staff reach it (https://parc.example.org), for links in e-mails.")
     mediation_source: str = setting(
         "mairie-kiosk", "The 'source' column of the national mediation-places export.")
     session_cookie_secure: bool = setting(

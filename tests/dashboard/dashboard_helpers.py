@@ -152,7 +152,8 @@ def seed(app) -> Fleet:
         from provisioning.fleet.store.schema import devices
         conn.execute(devices.update().where(devices.c.asset_tag == "LUCH-002").values(last_seen_at=now - 3 * 86400))
     save_place(engine, LUCHON, {"postal_code": "31110", "address": "Mairie, allées d'Étigny",
-                                "siret": "21310042500012", "opening_hours": "Mo 09:00-12:00,14:00-17:00; We 09:00-12:00"})
+                                "siret": "21310042500012", "opening_hours": "Mo 09:00-12:00,14:00-17:00; We 09:00-12:00",
+                                "phone": "05 61 79 00 00", "email": "mairie@luchon.example"})
     save_place(engine, LOURDES, {"postal_code": "65100", "address": "Mairie de Lourdes, place du Champ-Commun",
                                  "siret": "21650286300017", "opening_hours": "Mo-Fr 08:30-12:00"})
     with engine.begin() as conn:

@@ -109,7 +109,7 @@ def test_real_negative_numbers_stay_numbers(fresh):
     client = fresh.client("staff")
     text = client.get("/tableau/export/parc.csv").get_data().decode("utf-8")
     line = next(line for line in text.splitlines() if line.startswith('"LUCH-001"'))
-    assert ";-5.0;" in line and '"\'-1"' in line
+    assert ";-5;" in line and '"\'-1"' in line  # a number (French spreadsheet: a decimal comma)
 
 
 def test_the_csv_writer_is_the_one_place_and_defuses_each_prefix():
@@ -118,5 +118,5 @@ def test_the_csv_writer_is_the_one_place_and_defuses_each_prefix():
                      bom=False)
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
     assert [row[0] for row in rows[:-1]] == [f"'{prefix}1+1" for prefix in PREFIXES]
-    assert all(row[1] == "-2.5" for row in rows[:-1]) and rows[-1] == ["ok", "3", "x;y"]
-    assert text.splitlines()[0] == '"a";"b";"c"' and '"\'=1+1";-2.5;""' in text
+    assert all(row[1] == "-2,5" for row in rows[:-1]) and rows[-1] == ["ok", "3", "x;y"]  # a French decimal
+    assert text.splitlines()[0] == '"a";"b";"c"' and '"\'=1+1";-2,5;""' in text

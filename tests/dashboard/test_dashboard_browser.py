@@ -89,7 +89,8 @@ def test_no_serious_accessibility_violation_on_any_page(page, dashboard_url, fre
     log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
     for path in ("/tableau/", "/tableau/?statut=late", "/tableau/machines/LUCH-001", "/tableau/usage",
                  "/tableau/usage?par=month", "/tableau/rapport", "/tableau/communes", f"/tableau/communes/{LUCHON}",
-                 "/tableau/materiel", "/tableau/nulle-part"):
+                 "/tableau/materiel", "/tableau/exports", "/tableau/alertes", "/tableau/comptes",
+                 "/mot-de-passe-oublie", "/tableau/nulle-part"):
         page.goto(dashboard_url + path)
         page.evaluate(f"document.documentElement.style.fontSize = '{text}'")
         if violations := blocking_violations(axe, page):
@@ -102,3 +103,26 @@ def test_the_dashboard_works_at_320_pixels(page, dashboard_url, fresh_sqlite):
     log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 330
+
+
+@pytest.mark.parametrize("name, path", [("overview", "/tableau/"), ("machine", "/tableau/machines/LUCH-002"),
+                                        ("usage", "/tableau/usage?par=month"), ("report", "/tableau/rapport")])
+def test_screenshots_of_the_staff_pages_at_1280_by_800(page, dashboard_url, fresh_sqlite, artifacts_dir, name, path):
+    """Kept in test-artifacts/dashboard/ for review (issue 16). The machine page stays short: its actions come
+    first and its 90-row tables are folded."""
+    from provisioning.fleet.dashboard.followup_queries import record_statuses
+    with fresh_sqlite.app.extensions["fleet_engine"].begin() as conn:
+        record_statuses(conn, __import__("time").time())
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, dashboard_url, "staff", fresh_sqlite.passwords["staff"])
+    page.goto(dashboard_url + path)
+    target = artifacts_dir / "dashboard"
+    target.mkdir(exist_ok=True)
+    page.screenshot(path=str(target / f"{name}-1280x800.png"))
+    page.screenshot(path=str(target / f"{name}-full.png"), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4500, f"{path} is {height} px tall"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    if name == "machine":
+        assert page.get_by_role("button", name="Enregistrer la note").is_visible()
+        assert page.get_by_role("img", name="État de la machine sur 90 jours").is_visible()

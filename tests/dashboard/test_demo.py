@@ -47,3 +47,25 @@ def test_the_demo_kiosk_agent_checks_in_and_the_demo_login_sees_it(tmp_path, ser
         app.extensions["fleet_engine"].dispose()
     places = client.get("/tableau/export/lieux-mediation-numerique.csv").get_data(as_text=True)
     assert "Mo 09:00-12:00,14:00-17:00; Tu 09:00-12:00,14:00-17:00" in places
+
+
+def test_the_demo_server_asks_for_check_ins_as_often_as_the_demo_commune_expects(tmp_path):
+    """Otherwise the single demo kiosk reads « En retard » two minutes after start (issue 16)."""
+    import sqlalchemy as sa
+    from provisioning.fleet.dashboard.demo import demo_server_environment, prepare_demo_fleet
+    from provisioning.fleet.settings import Settings
+    from provisioning.fleet.store.engine import make_engine
+    from provisioning.fleet.store.schema import communes
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    demo = prepare_demo_fleet(url, REPO_ROOT_FOR_TESTS / "config" / "demo")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            expected = conn.execute(sa.select(communes.c.expected_interval_s)
+                                    .where(communes.c.insee == demo.commune_insee)).scalar_one()
+    finally:
+        engine.dispose()
+    server = Settings.from_env({"FLEET_SECRET_KEY": "x" * 40, **demo_server_environment()})
+    assert server.checkin_interval_s == expected
+    script = (REPO_ROOT_FOR_TESTS / "scripts" / "demo.py").read_text(encoding="utf-8")
+    assert "**demo_server_environment()" in script

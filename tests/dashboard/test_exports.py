@@ -147,3 +147,19 @@ def test_every_table_of_the_pages_has_its_csv(seeded):
         assert len(links) >= tables, page
         for link in links:
             assert client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_the_exports_page_lists_every_export_with_its_format(seeded):
+    """Every download route of the server is on the exports page, and each listed link answers."""
+    from provisioning.fleet.dashboard.exports_page import EXPORTS
+    client = seeded.client("staff")
+    html = client.get("/tableau/exports").get_data(as_text=True)
+    routes = {rule.endpoint for rule in seeded.app.url_map.iter_rules() if rule.endpoint.startswith("exports.")}
+    listed = {export.endpoint for export in EXPORTS} | {"exports.machine_csv", "exports.glpi_one"}
+    assert routes <= listed, routes - listed
+    assert "décimales avec une virgule" in html and "décimales avec un point" in html and "PDF" in html
+    with seeded.app.test_request_context():
+        urls = [export.url() for export in EXPORTS if export.endpoint]
+    for url in urls:
+        assert url in html.replace("&amp;", "&"), url
+        assert client.get(url).status_code == 200, url

@@ -68,7 +68,7 @@ def test_filters_search_and_pagination(seeded):
     client = seeded.client("admin")
     late = overview(client, "?statut=late")
     assert "LUCH-002" in late and "LUCH-001" not in late and "LOUR-001" not in late
-    assert "1 machine correspond à ces critères" in late
+    assert "1\u00a0machine correspond à ces critères" in late
     disk = overview(client, "?alerte=disk")
     assert "LOUR-001" in disk and "LUCH-00" not in disk
     assert "LOUR-001" not in overview(client, f"?commune={LUCHON}")
@@ -111,10 +111,14 @@ def test_an_older_sample_arriving_late_does_not_replace_the_latest_health(fresh)
 def test_the_machine_page_shows_inventory_life_cycle_history_and_restarts(seeded):
     html = seeded.client("staff").get("/tableau/machines/LUCH-001").get_data(as_text=True)
     for text in ("OptiPlex 7010", "Intel(R) Core(TM) i5-3470", "Debian GNU/Linux 12", "Cycle de vie",
-                 "Santé sur 90 jours", "Redémarrages", "Renouveler le jeton", "Révoquer le jeton",
-                 "toutes les 24 heures", '<svg class="chart"'):
+                 "Santé sur 90 jours", "Démarrages du kiosque", "Renouveler le jeton", "Révoquer le jeton",
+                 "une fois par jour", '<svg class="chart"', "Disponibilité sur 90 jours", "Note de l&#39;équipe"):
         assert text in html, text
-    assert html.count("<table") == 2
+    assert html.count("<table") == 3
+    # Actions first; the long tables (90 rows each) folded away below them.
+    assert html.index("Renouveler le jeton") < html.index("Disponibilité sur 90 jours") < html.index("<table")
+    assert all(html.rfind("<details", 0, index) > html.rfind("</details>", 0, index)
+               for index in [m.start() for m in re.finditer("<table", html)])
 
 
 def test_the_yearly_report_has_the_funders_figures(seeded):

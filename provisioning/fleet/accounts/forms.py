@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES
@@ -43,6 +43,17 @@ class PlaceForm(FlaskForm):
         Optional(), Regexp(r"^\d{14}$", message="14 chiffres, sans espace.")])
     opening_hours = StringField("Horaires (format OpenStreetMap, par exemple Mo-Fr 09:00-12:00)", validators=[
         Optional(), Length(max=300), Regexp(r"^[A-Za-z0-9:,;\- ]+$", message="format OpenStreetMap : Mo 09:00-12:00; Tu ...")])
+    phone = StringField("Téléphone de la mairie", validators=[
+        Optional(), Regexp(r"^(\+33 ?|0)[1-9]([ .]?\d{2}){4}$", message="10 chiffres, par exemple 05 61 79 00 00.")])
+    email = EmailField("Adresse électronique de la mairie", validators=[
+        Optional(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="par exemple mairie@exemple.fr.")])
+
+
+class NoteForm(FlaskForm):
+    """The staff's note on a machine (« Jean passe jeudi »); empty removes it."""
+
+    text = TextAreaField("Note de l'équipe sur cette machine", validators=[
+        Optional(), Length(max=500, message="500 caractères au plus.")])
 
 
 class AssetForm(LifecycleForm):

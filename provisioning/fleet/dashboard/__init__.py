@@ -17,6 +17,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import generate_csrf
 
 from provisioning.fleet.accounts.access import EXTENSION, close_db, engine
+from provisioning.fleet.dashboard import french
 
 SESSION_LIFETIME = dt.timedelta(hours=8)
 ERROR_MESSAGES = {
@@ -94,23 +95,6 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, _error_page)
-    app.jinja_env.filters["when"] = format_time
-    app.jinja_env.filters["interval"] = format_interval
+    french.init_app(app)  # the French figures' filters (dashboard/french.py)
     app.jinja_env.globals["csrf_token"] = generate_csrf  # for the plain log-out form of every page
 
-
-def format_time(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "jamais"
-    moment = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
-    return moment.strftime("%d/%m/%Y %H:%M UTC")
-
-
-def format_interval(seconds: int) -> str:
-    """An expected check-in interval in words: "toutes les 5 minutes", "toutes les 24 heures"."""
-    if seconds < 3600:
-        minutes = max(1, round(seconds / 60))
-        return "toutes les minutes" if minutes == 1 else f"toutes les {minutes} minutes"
-    hours = round(seconds / 3600, 1)
-    hours_text = f"{hours:g}".replace(".", ",")
-    return "toutes les heures" if hours == 1 else f"toutes les {hours_text} heures"

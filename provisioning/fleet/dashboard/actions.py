@@ -1,4 +1,4 @@
-"""What staff change from the dashboard: a machine's token, commune and life cycle; a commune's place.
+"""What staff change from the dashboard: a machine's token, commune, life cycle and note; a commune's place.
 Every action is a POST with a CSRF-checked form, for ``admin`` and ``staff`` only."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from provisioning.fleet.accounts.access import FLEET_ROLES, db, engine, requires
-from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, PlaceForm
+from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, NoteForm, PlaceForm
 from provisioning.fleet.dashboard import fleet_queries as queries
+from provisioning.fleet.dashboard import followup_queries
 from provisioning.fleet.dashboard.asset_register import save_asset
 from provisioning.fleet.store.readmodel import move_machine, save_place
 from provisioning.fleet.store.staff_schema import commune_places
@@ -85,6 +86,22 @@ def lifecycle(asset_tag: str):
     return _back(asset_tag)
 
 
+@blueprint.post("/machines/<asset_tag>/note")
+@requires(*FLEET_ROLES)
+def note(asset_tag: str):
+    _existing_machine(asset_tag)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(f"Note non enregistrée : {' '.join(errors)}", "error")
+        return _back(asset_tag)
+    with write_transaction(engine()) as conn:
+        followup_queries.save_note(conn, asset_tag, (form.text.data or "").strip(), time.time(),
+                                   current_user.username)
+    flash("Note enregistrée." if (form.text.data or "").strip() else "Note effacée.")
+    return _back(asset_tag)
+
+
 @blueprint.route("/communes/<insee>", methods=["GET", "POST"])
 @requires(*FLEET_ROLES)
 def place(insee: str):
@@ -95,7 +112,7 @@ def place(insee: str):
     form = PlaceForm(obj=current)
     if form.validate_on_submit():
         values = {name: (getattr(form, name).data or "").strip() or None
-                  for name in ("postal_code", "address", "siret", "opening_hours")}
+                  for name in ("postal_code", "address", "siret", "opening_hours", "phone", "email")}
         save_place(engine(), insee, values)
         flash("Informations du point numérique enregistrées.")
         return redirect(url_for("usage.places"))

@@ -16,6 +16,14 @@ from provisioning.fleet.store.migrate import upgrade
 from provisioning.fleet.store.readmodel import save_place
 
 DEMO_SIRET = "21310042500012"  # a well-formed placeholder for the demo town hall
+# The demo commune's expected check-in interval AND the interval the demo server asks the kiosk for: the
+# same number, or the single demo kiosk reads « En retard » minutes after start.
+DEMO_CHECKIN_INTERVAL_S = 60
+
+
+def demo_server_environment() -> dict[str, str]:
+    """The fleet server's settings for the demo that must agree with the demo commune's profile."""
+    return {"FLEET_CHECKIN_INTERVAL_S": str(DEMO_CHECKIN_INTERVAL_S)}
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,8 @@ class DemoFleet:
     password: str
 
 
-def prepare_demo_fleet(database_url: str, config_directory: Path, expected_interval_s: int = 300) -> DemoFleet:
+def prepare_demo_fleet(database_url: str, config_directory: Path,
+                       expected_interval_s: int = DEMO_CHECKIN_INTERVAL_S) -> DemoFleet:
     upgrade(database_url)
     config = load_config(config_directory)
     engine = make_engine(database_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from provisioning.fleet.dashboard.french import number
+
 SMALL_COUNT_LIMIT = 5
 SMALL_COUNT_TEXT = "< 5"
 
@@ -13,7 +15,7 @@ def shown_count(value: int | None) -> str:
     value = int(value or 0)
     if value < SMALL_COUNT_LIMIT:
         return SMALL_COUNT_TEXT
-    return f"{value:,}".replace(",", "\u202f")
+    return number(value)
 
 
 def csv_count(value: int | None) -> int | str:
@@ -37,21 +39,23 @@ class FigureTable:
     count_rows: frozenset[int] | None = None
 
     def cells(self, for_csv: bool = False) -> list[list]:
-        """Text for the page; for CSV, numbers stay numbers (exports/csvfile.py writes them bare)."""
+        """French text for the page (« 12 345 », « 85,3 »); for CSV, numbers stay numbers (exports/csvfile.py
+        writes them, with a decimal comma for spreadsheets)."""
         out = []
         for row_index, row in enumerate(self.rows):
-            cells = []
             suppressible = self.count_rows is None or row_index in self.count_rows
-            for index, value in enumerate(row):
-                if index in self.count_columns and suppressible:
-                    cells.append(csv_count(value) if for_csv else shown_count(value))
-                elif isinstance(value, int) and not for_csv:
-                    cells.append(f"{value:,}".replace(",", "\u202f"))
-                elif value is None:
-                    cells.append("" if for_csv else "—")
-                elif for_csv and isinstance(value, (int, float)):
-                    cells.append(value)
-                else:
-                    cells.append(str(value))
-            out.append(cells)
+            out.append([self._cell(value, index in self.count_columns and suppressible, for_csv)
+                        for index, value in enumerate(row)])
         return out
+
+    @staticmethod
+    def _cell(value, suppressed: bool, for_csv: bool):
+        if suppressed:
+            return csv_count(value) if for_csv else shown_count(value)
+        if value is None:
+            return "" if for_csv else "—"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        if for_csv:
+            return value
+        return number(value) if isinstance(value, int) else number(value, 1)

@@ -180,7 +180,8 @@ def places(conn: sa.Connection, allowed_commune: str | None) -> list[sa.Row]:
     machine_count = sa.select(sa.func.count()).where(devices.c.commune_insee == communes.c.insee).scalar_subquery()
     statement = sa.select(communes.c.insee, communes.c.name, communes.c.expected_interval_s, commune_places.c.postal_code,
                           commune_places.c.address, commune_places.c.siret, commune_places.c.opening_hours,
-                          commune_places.c.updated_at, machine_count.label("machines")).select_from(
+                          commune_places.c.updated_at, commune_places.c.phone, commune_places.c.email,
+                          machine_count.label("machines")).select_from(
         communes.outerjoin(commune_places, commune_places.c.insee == communes.c.insee))
     if allowed_commune is not None:
         statement = statement.where(communes.c.insee == allowed_commune)

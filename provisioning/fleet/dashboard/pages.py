@@ -10,11 +10,15 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
-from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm
+from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, NoteForm
 from provisioning.fleet.dashboard import fleet_queries as queries
-from provisioning.fleet.dashboard.charts import bar_chart
+from provisioning.fleet.dashboard import followup_queries
+from provisioning.fleet.dashboard.charts import bar_chart, status_timeline
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.dashboard.status import FLAG_LABELS, FLAGS, STATUS_LABELS, STATUSES, flags_of
+from provisioning.fleet.dashboard.french import day as day_text, short_day
+from provisioning.fleet.dashboard.severity import SEVERITY, severity_of, since_of
+from provisioning.fleet.dashboard.status import (FLAG_LABELS, FLAGS, STATUS_LABELS, STATUS_WORDS, STATUSES,
+                                                 expected_version, flags_of)
 from provisioning.fleet.store.staff_schema import LIFECYCLE_STATES
 from provisioning.fleet.dashboard.usage_queries import LIFECYCLE_LABELS
 
@@ -24,7 +28,8 @@ HISTORY_DAYS = 90
 
 
 def current_kiosk_version() -> str:
-    return current_app.config["FLEET_SETTINGS"].expected_kiosk_version()
+    """The expected kiosk version, with the fleet's older ones (the "version ancienne" flag is for those)."""
+    return expected_version(db(), current_app.config["FLEET_SETTINGS"].expected_kiosk_version())
 
 
 def read_filters() -> queries.OverviewFilters:
@@ -49,11 +54,18 @@ def overview():
     scope = commune_scope()
     version = current_kiosk_version()
     result = queries.overview(db(), filters, time.time(), version, scope)
-    rows = [(row, flags_of(row, version)) for row in result["rows"]]
+    contacts = followup_queries.commune_contacts(db(), (row.commune_insee for row in result["rows"]))
+    rows = []
+    for row in result["rows"]:
+        flags = flags_of(row, version)
+        severity = severity_of(row, flags)
+        rows.append({"row": row, "flags": flags, "severity": SEVERITY[severity], "since": since_of(row, severity),
+                     "contact": contacts.get(row.commune_insee)})
     return render_template(
         "dashboard/overview.html", result=result, rows=rows, filters=filters,
         communes=queries.commune_choices(db(), scope), statuses=STATUSES, status_labels=STATUS_LABELS,
-        flags=FLAGS, flag_labels=FLAG_LABELS, lifecycle_labels=LIFECYCLE_LABELS, version=version)
+        status_words=STATUS_WORDS, flags=FLAGS, flag_labels=FLAG_LABELS, lifecycle_labels=LIFECYCLE_LABELS,
+        version=version)
 
 
 def machine_tables(conn, machine) -> tuple[list, dict]:
@@ -73,7 +85,7 @@ def machine_tables(conn, machine) -> tuple[list, dict]:
               for offset in range(HISTORY_DAYS - 1, -1, -1)]
 
     def series(value) -> list[tuple[str, float | None]]:
-        return [(day[5:], value(by_day[day]) if day in by_day else None) for day in window]
+        return [(short_day(day), value(by_day[day]) if day in by_day else None) for day in window]
 
     charts = {
         "disk": bar_chart("Disque utilisé, maximum du jour (%)", series(lambda r: r.disk_used_max), "%",
@@ -82,9 +94,34 @@ def machine_tables(conn, machine) -> tuple[list, dict]:
         "temperature": bar_chart("Température maximale du jour (°C)", series(lambda r: r.temperature_max), "°C",
                                  limit_line=80),
         "restarts": bar_chart("Démarrages du kiosque par jour",
-                              [(day[5:], restarts.get(day)) for day in window]),
+                              [(short_day(day), restarts.get(day)) for day in window], integers=True),
     }
     return [health, restart_table], charts
+
+
+TIMELINE_WORDS = {"online": "en ligne", "late": "en retard", "offline": "hors ligne", "missing": "hors ligne",
+                  None: "non relevé"}
+
+
+def machine_timeline(conn, machine) -> dict:
+    """The last 90 days' status, day by day (recorded by ``fleet suivi``; today is the current status)."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    days = [today - dt.timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1)]
+    recorded = followup_queries.status_days(conn, machine.asset_tag, days[0].isoformat())
+    enrolled = dt.datetime.fromtimestamp(machine.enrolled_at, dt.timezone.utc).date()
+    points = []
+    for day in days:
+        status = recorded.get(day.isoformat(), machine.status if day == today else None)
+        if status == "missing":
+            status = "offline"
+        points.append((day, status if day >= enrolled else "before"))
+    counted = [status for _day, status in points if status != "before"]
+    totals = {word: sum(1 for status in counted if status == key) for key, word in
+              (("online", "en ligne"), ("late", "en retard"), ("offline", "hors ligne"), (None, "non relevé"))}
+    table = FigureTable("chronologie", "État jour par jour (90 jours)", ["Jour", "État"],
+                        [[day_text(day), TIMELINE_WORDS[status]] for day, status in reversed(points)
+                         if status != "before"])
+    return {"chart": status_timeline(points), "totals": totals, "table": table}
 
 
 def _round(value):
@@ -100,6 +137,11 @@ def machine(asset_tag: str):
         abort(404)
     check_commune(row.commune_insee)
     tables, charts = machine_tables(conn, row)
+    timeline = machine_timeline(conn, row)
+    flags = flags_of(row, current_kiosk_version())
+    severity = severity_of(row, flags)
+    note = followup_queries.note(conn, asset_tag)
+    contact = followup_queries.commune_contacts(conn, [row.commune_insee]).get(row.commune_insee)
     inventory = queries.latest_inventory(conn, row.id)
     can_manage = current_user.role in ("admin", "staff")
     move_form = MoveForm()
@@ -111,7 +153,10 @@ def machine(asset_tag: str):
         "intake_date": dt.date.fromisoformat(row.intake_date) if row.intake_date else None})
     return render_template(
         "dashboard/machine.html", machine=row, tables=tables, charts=charts, inventory=inventory,
-        flags=flags_of(row, current_kiosk_version()), flag_labels=FLAG_LABELS, status_labels=STATUS_LABELS,
+        flags=flags, flag_labels=FLAG_LABELS, status_labels=STATUS_LABELS, severity=SEVERITY[severity],
+        since=since_of(row, severity), timeline=timeline, note=note, contact=contact,
+        note_form=NoteForm(data={"text": note.text if note else ""}),
         lifecycle_labels=LIFECYCLE_LABELS, lifecycle_states=LIFECYCLE_STATES,
         moves=queries.machine_moves(conn, asset_tag), active_tokens=queries.token_counts(conn, row.id),
-        can_manage=can_manage, confirm_form=ConfirmForm(), move_form=move_form, lifecycle_form=lifecycle_form)
+        can_manage=can_manage, confirm_form=ConfirmForm(), move_form=move_form, lifecycle_form=lifecycle_form,
+        now=time.time())

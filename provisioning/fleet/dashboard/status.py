@@ -4,9 +4,14 @@ Status is relative to the commune's connection profile (its expected check-in in
 online when the last check-in is at most 2·I old, late up to 6·I (at least 2 h), offline up to 30 days,
 missing beyond that or when it never checked in. A zone blanche that checks in once a day is therefore
 "late" after two days, not "missing".
+
+"Version du kiosque ancienne" means OLDER than the version the server expects (a machine already on a
+newer version, a test machine, is not flagged): versions compare number by number (1.10.0 > 1.9.2).
 """
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 
@@ -15,6 +20,9 @@ from provisioning.fleet.store.schema import communes, devices
 
 STATUSES = ("online", "late", "offline", "missing")
 STATUS_LABELS = {"online": "En ligne", "late": "En retard", "offline": "Hors ligne", "missing": "Disparue"}
+# After a count (singular, plural): « 1 disparue », « 2 disparues ».
+STATUS_WORDS = {"online": ("en ligne", "en ligne"), "late": ("en retard", "en retard"),
+                "offline": ("hors ligne", "hors ligne"), "missing": ("disparue", "disparues")}
 MISSING_AFTER_S = 30 * 86400
 LATE_FLOOR_S = 2 * 3600
 
@@ -41,13 +49,47 @@ def status_expression(now: float):
         else_="missing")
 
 
+def version_key(version: str) -> tuple:
+    """« 1.10.0 » → (1, 10, 0): the numbers of a version, compared in order (text parts after them)."""
+    parts = re.findall(r"\d+|[A-Za-z]+", version)
+    return tuple((0, int(part), "") if part.isdigit() else (-1, 0, part) for part in parts)
+
+
+def is_older(version: str | None, expected: str) -> bool:
+    return version is not None and version != expected and version_key(version) < version_key(expected)
+
+
+class ExpectedVersion(str):
+    """The version the server expects, carrying the versions present in the fleet that are older than it
+    (:func:`expected_version`), so the SQL flag is exactly "older", like :func:`flags_of`."""
+
+    older: tuple[str, ...] = ()
+
+
+def expected_version(conn: sa.Connection, expected: str) -> ExpectedVersion:
+    """The expected version with the fleet's older versions (one scan of the machines' versions)."""
+    present = conn.execute(sa.select(devices.c.kiosk_version).distinct()
+                           .where(devices.c.kiosk_version.is_not(None))).scalars()
+    value = ExpectedVersion(expected)
+    value.older = tuple(sorted(version for version in present if is_older(version, expected)))
+    return value
+
+
+def outdated_condition(current_version: str) -> sa.ColumnElement[bool]:
+    older = getattr(current_version, "older", None)
+    if older is not None and isinstance(current_version, ExpectedVersion):
+        return devices.c.kiosk_version.in_(older) if older else sa.false()
+    # Without the fleet's versions at hand: text order, right for versions of the same shape.
+    return sa.and_(devices.c.kiosk_version.is_not(None), devices.c.kiosk_version < current_version)
+
+
 def flag_conditions(current_version: str) -> dict[str, sa.ColumnElement[bool]]:
     return {
         "disk": devices.c.disk_used_percent >= DISK_FULL_PERCENT,
         "memory": devices.c.memory_used_percent >= MEMORY_PRESSURE_PERCENT,
         "temperature": devices.c.temperature_max_c >= HOT_CELSIUS,
         "crashes": assets.c.crashes_7d >= REPEATED_CRASHES_7D,
-        "outdated": sa.and_(devices.c.kiosk_version.is_not(None), devices.c.kiosk_version != current_version),
+        "outdated": outdated_condition(current_version),
     }
 
 
@@ -62,6 +104,6 @@ def flags_of(row, current_version: str) -> list[str]:
         found.append("temperature")
     if (row.crashes_7d or 0) >= REPEATED_CRASHES_7D:
         found.append("crashes")
-    if row.kiosk_version is not None and row.kiosk_version != current_version:
+    if is_older(row.kiosk_version, str(current_version)):
         found.append("outdated")
     return found

@@ -1,8 +1,10 @@
 """Every CSV the fleet server sends goes through :func:`write_csv`, which neutralises formulas.
 
-Staff spreadsheets get UTF-8 with a byte-order mark and semicolons (what French spreadsheet software
-opens directly); small counts are already written "< 5" by the figure table. The national
-mediation-places export uses the same writer with commas and no byte-order mark.
+Staff spreadsheets get UTF-8 with a byte-order mark, semicolons and decimal commas ("85,3": what French
+spreadsheet software opens directly and reads as numbers; "85.3" would be text there); small counts are
+already written "< 5" by the figure table. The national mediation-places export (a data standard read by
+programs) uses the same writer with commas, decimal points and no byte-order mark. The exports page
+(dashboard/exports_page.py) says which format each export uses.
 
 CSV injection (OWASP): a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 would be run as a formula by a spreadsheet. Such a cell is prefixed with a single quote, and every text
@@ -25,6 +27,15 @@ from provisioning.fleet.dashboard.figures import FigureTable
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+class SpreadsheetDecimal(float):
+    """A float the csv module writes bare (it is a number) with a decimal comma: « 85,3 »."""
+
+    def __str__(self) -> str:
+        return format(float(self), "g").replace(".", ",")
+
+    __repr__ = __str__
+
+
 def neutral_cell(value):
     """A cell value safe for spreadsheets: numbers as they are, text with formulas defused."""
     if value is None:
@@ -37,12 +48,23 @@ def neutral_cell(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_csv(header: Sequence[str], rows: Iterable[Sequence], delimiter: str = ";", bom: bool = True) -> str:
-    """The one CSV writer of the server: each text cell neutralised and quoted, numbers bare."""
+def write_csv(header: Sequence[str], rows: Iterable[Sequence], delimiter: str = ";", bom: bool = True,
+              decimal_comma: bool = True) -> str:
+    """The one CSV writer of the server: each text cell neutralised and quoted, numbers bare (with a
+    decimal comma for French spreadsheets unless ``decimal_comma`` is False)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
+    if decimal_comma and delimiter == ",":
+        raise ValueError("a decimal comma needs another delimiter than the comma")
+
+    def cell(value):
+        value = neutral_cell(value)
+        if decimal_comma and isinstance(value, float) and not isinstance(value, bool):
+            return SpreadsheetDecimal(value)
+        return value
+
     writer.writerow([neutral_cell(name) for name in header])
-    writer.writerows([neutral_cell(value) for value in row] for row in rows)
+    writer.writerows([cell(value) for value in row] for row in rows)
     return ("\ufeff" if bom else "") + out.getvalue()
 
 

@@ -47,4 +47,4 @@ def places_csv(places, source: str) -> tuple[str, list[str]]:
         except IncompletePlace as problem:
             skipped.append(str(problem))
     table = ([row.get(name, "") for name in FIELDS] for row in rows)
-    return write_csv(FIELDS, table, delimiter=",", bom=False), skipped
+    return write_csv(FIELDS, table, delimiter=",", bom=False, decimal_comma=False), skipped

@@ -7,14 +7,15 @@ import datetime as dt
 import json
 import time
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort, current_app, render_template
 
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
-from provisioning.fleet.dashboard import fleet_queries, usage_queries
+from provisioning.fleet.dashboard import fleet_queries
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.dashboard.pages import current_kiosk_version, machine_tables, read_filters
+from provisioning.fleet.dashboard.pages import current_kiosk_version, machine_tables, machine_timeline, read_filters
 from provisioning.fleet.dashboard.status import FLAG_LABELS, STATUS_LABELS, flags_of
-from provisioning.fleet.dashboard.usage_pages import places_table, report_params, usage_params, usage_tables
+from provisioning.fleet.dashboard.usage_pages import (places_table, report_context, report_figures, report_params,
+                                                      usage_params, usage_tables)
 from provisioning.fleet.exports.csvfile import csv_response, table_csv
 from provisioning.fleet.exports.glpi import glpi_document
 from provisioning.fleet.exports.mediation import places_csv
@@ -67,11 +68,24 @@ def usage_csv(name: str):
 @blueprint.get("/rapport/<name>.csv")
 @requires(*ALL_ROLES)
 def report_csv(name: str):
-    params = report_params()
-    for table in usage_queries.yearly_report(db(), params["year"], params["commune"]).values():
+    for table in report_figures(report_params()).values():
         if table.name == name:
             return _send(table)
     abort(404)
+
+
+@blueprint.get("/rapport.pdf")
+@requires(*ALL_ROLES)
+def report_pdf():
+    """The yearly report as a PDF the association can send as it is (WeasyPrint)."""
+    from provisioning.fleet.exports.pdf import html_to_pdf
+    context = report_context()
+    html = render_template("dashboard/report_pdf.html", **context)
+    scope = f"-{context['params']['commune']}" if context["params"]["commune"] else ""
+    response = Response(html_to_pdf(html), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="rapport-{context["params"]["year"]}{scope}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/communes.csv")
@@ -91,8 +105,9 @@ def _machine(asset_tag: str):
 @blueprint.get("/machines/<asset_tag>/<name>.csv")
 @requires(*ALL_ROLES)
 def machine_csv(asset_tag: str, name: str):
-    tables, _charts = machine_tables(db(), _machine(asset_tag))
-    for table in tables:
+    machine = _machine(asset_tag)
+    tables, _charts = machine_tables(db(), machine)
+    for table in [*tables, machine_timeline(db(), machine)["table"]]:
         if table.name == name:
             table.name = f"{asset_tag}-{table.name}"
             return _send(table)

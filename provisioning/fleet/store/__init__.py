@@ -9,5 +9,6 @@ tables the kiosks fill (:mod:`.schema`) and the staff side's (:mod:`.staff_schem
 from provisioning.fleet.store.schema import metadata
 from provisioning.fleet.store import staff_schema  # noqa: F401  (declares the dash_ tables into metadata)
 from provisioning.fleet.store import deadlines  # noqa: F401  (its triggers come with metadata.create_all)
+from provisioning.fleet.store import followup_schema  # noqa: F401  (notes, daily statuses: dash_ tables too)
 
 __all__ = ["metadata"]

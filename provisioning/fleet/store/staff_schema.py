@@ -65,6 +65,8 @@ commune_places = sa.Table(
     sa.Column("siret", sa.String(14)),
     sa.Column("opening_hours", sa.String(300)),  # OpenStreetMap opening_hours syntax
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("phone", sa.String(20)),  # the town hall's, for the staff (migration 0008)
+    sa.Column("email", sa.String(254)),
 )
 
 # The asset side of a machine (devices.asset_tag); crashes_7d is kept by the read model (its latest

@@ -1,0 +1,39 @@
+"""``fleet suivi``: the staff's periodic follow-up, run by a timer every few minutes (fleet_server role):
+records each machine's status of the day (the machine page's 90-day timeline, the report's availability)
+and sends the staff's e-mail alerts (dashboard/alerts.py)."""
+
+from __future__ import annotations
+
+import smtplib
+import time
+
+import click
+
+from kiosk.text.french import plural
+from provisioning.fleet.cli_context import engine_of, settings_of
+
+
+@click.command("suivi", help="Relever l'état du jour de chaque machine (chronologie sur 90 jours) et envoyer "
+                             "les alertes par courriel. Lancé par un minuteur toutes les quelques minutes.")
+@click.pass_context
+def followup(ctx: click.Context) -> None:
+    from provisioning.fleet.dashboard import alerts
+    from provisioning.fleet.dashboard.followup_queries import record_statuses
+    from provisioning.fleet.store.engine import write_transaction
+    engine = engine_of(ctx)
+    try:
+        with write_transaction(engine) as conn:
+            count = record_statuses(conn, time.time())
+        try:
+            found, sent = alerts.run(engine, settings_of(ctx))
+        except (OSError, smtplib.SMTPException) as error:
+            raise click.ClickException(f"alertes non envoyées (serveur de courriel : {error}) ; "
+                                       "elles seront retentées au prochain passage.") from None
+    finally:
+        engine.dispose()
+    click.echo(f"État du jour relevé : {plural(count, 'machine', 'machines')}. "
+               f"Alertes : {plural(found, 'changement', 'changements')}, {plural(sent, 'courriel envoyé', 'courriels envoyés')}.")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(followup)

@@ -1,0 +1,84 @@
+"""The funder's report (issue 16 point 3): per commune and per year, with the previous year, as a page, CSVs
+and a PDF made by WeasyPrint, with the association's name and logo from the settings. The PDF is rendered
+to PNG by poppler's pdftoppm (kept in test-artifacts/dashboard/) and its text read back by pdftotext."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import io
+import subprocess
+
+import pytest
+
+from dashboard_helpers import LOURDES, LUCHON, today, usage
+
+# A 1×1 PNG: the association's logo.
+LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+@pytest.fixture
+def report_fleet(fresh_sqlite, tmp_path):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(LOGO)
+    app = fresh_sqlite.app
+    app.config["FLEET_SETTINGS"] = dataclasses.replace(
+        app.config["FLEET_SETTINGS"], association_name="Numérique Solidaire Pyrénées", association_logo_path=str(logo))
+    return fresh_sqlite
+
+
+def pdf_text(pdf: bytes, tmp_path, artifacts_dir, name: str) -> str:
+    source = tmp_path / f"{name}.pdf"
+    source.write_bytes(pdf)
+    target = artifacts_dir / "dashboard"
+    target.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(source), str(target / name)],
+                   check=True, timeout=120)
+    png = next(target.glob(f"{name}-*1.png"))
+    from PIL import Image
+    with Image.open(png) as image:
+        assert image.width > 400 and len(image.convert("L").getcolors(1 << 16) or []) > 2  # not a blank page
+    return subprocess.run(["pdftotext", "-layout", str(source), "-"], check=True, capture_output=True,
+                          text=True, timeout=120).stdout
+
+
+def test_the_report_page_has_each_commune_and_the_previous_year(report_fleet):
+    html = report_fleet.client("staff").get("/tableau/rapport").get_data(as_text=True)
+    for text in ("Chaque commune", "Bagnères-de-Luchon", "Lourdes", "Comparaison avec l&#39;année précédente",
+                 "Services ouverts par catégorie", "Numérique Solidaire Pyrénées", 'src="data:image/png;base64,',
+                 "Télécharger le rapport (PDF"):
+        assert text in html, text
+
+
+def test_the_report_pdf_names_the_communes_and_their_figures(report_fleet, tmp_path, artifacts_dir):
+    response = report_fleet.client("staff").get("/tableau/export/rapport.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    text = pdf_text(response.data, tmp_path, artifacts_dir, "report-pdf")
+    flat = text.replace(NNBSP, " ").replace(NBSP, " ")
+    assert "Numérique Solidaire Pyrénées" in flat and "Rapport d’activité" in flat or "Rapport d'activité" in flat
+    assert "Bagnères-de-Luchon" in flat and "Lourdes" in flat
+    lourdes = next(line for line in flat.splitlines() if "Lourdes" in line and LOURDES in line)
+    assert "4 242" in lourdes  # Lourdes' sessions this year
+    luchon = next(line for line in flat.splitlines() if "Bagnères-de-Luchon" in line and LUCHON in line)
+    assert "15" in luchon  # Luchon: 12 + 3 sessions
+    assert "Santé" in flat or "Aides et démarches" in flat or "Services propres aux communes" in flat
+
+
+def test_a_commune_account_gets_its_own_report_only(report_fleet, tmp_path, artifacts_dir):
+    client = report_fleet.client("commune")
+    text = pdf_text(client.get("/tableau/export/rapport.pdf").data, tmp_path, artifacts_dir, "report-pdf-commune")
+    assert "Bagnères-de-Luchon" in text and "Lourdes" not in text and "4242" not in text.replace(NNBSP, "")
+    assert client.get(f"/tableau/export/rapport.pdf?commune={LOURDES}").status_code == 404
+
+
+def test_the_report_csv_per_commune_compares_with_last_year(report_fleet):
+    from dashboard_helpers import checkin
+    last_year = today().replace(today()[:4], str(int(today()[:4]) - 1), 1)
+    checkin(report_fleet.app, report_fleet.tokens["LOUR-001"], [usage(50, last_year, [["sessions", "", 2000]])])
+    text = report_fleet.client("staff").get("/tableau/export/rapport/rapport-par-commune.csv").get_data().decode("utf-8-sig")
+    rows = {row[1]: row for row in csv.reader(io.StringIO(text), delimiter=";")}
+    assert rows[LOURDES][3:6] == ["4242", "2000", "112,1"]  # +112.1 %, with a French decimal comma
+    assert rows[LUCHON][4] == "< 5" and rows[LUCHON][5] == ""  # no evolution computed from a hidden count
