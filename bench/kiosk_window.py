@@ -15,7 +15,10 @@ question's own handler) and times the wipe up to the new view's first page (the 
 session-ended page, shown here 0.5 s before the home comes back).
 
 Prints one JSON line: launch_s, wipe_s, pss_mb, pss_after_10_sessions_mb, chromium_launch_s,
-chromium_pss_mb (and wipe_max_s, samples, and the per-sample launch times).
+chromium_pss_mb (and wipe_max_s, samples, and the per-sample launch times), and launch_cpu_s /
+chromium_launch_cpu_s: the CPU time of each side's whole process tree when its home was shown (the
+kiosk's includes Python's start and imports; Chromium's is read once Playwright saw the load event),
+steadier than wall-clock times on a shared machine.
 Run: .venv/bin/python bench/kiosk_window.py [--samples N]
 """
 
@@ -61,6 +64,20 @@ def tree_pss_mb(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue  # a process that ended while we counted
     return round(total_kb / 1024, 1)
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU time (user + system) spent so far by a process and all its descendants, in seconds: on a
+    shared machine, steadier than wall-clock time for "how much work does a launch take"."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue  # a process that ended while we counted
+        total += times.user + times.system
+    return round(total, 2)
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
@@ -163,6 +180,7 @@ def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) ->
 
     try:
         launch_s = float(expect("HOME")) - started
+        launch_cpu_s = tree_cpu_s(process.pid)
         time.sleep(SETTLE_S)
         pss_mb = tree_pss_mb(process.pid)
         wipes = []
@@ -176,7 +194,7 @@ def bench_kiosk(display: str, config_dir: Path, service_url: str, work: Path) ->
     finally:
         process.terminate()
         process.communicate(timeout=20)
-    return {"launch_s": round(launch_s, 3), "wipes": wipes, "pss_mb": pss_mb, "pss_after_10_sessions_mb": pss_after}
+    return {"launch_s": round(launch_s, 3), "launch_cpu_s": launch_cpu_s, "wipes": wipes, "pss_mb": pss_mb, "pss_after_10_sessions_mb": pss_after}
 
 
 # ---------------------------------------------------------------- the baseline: Chromium --kiosk
@@ -200,13 +218,15 @@ def bench_chromium(display: str, home_url: str, work: Path) -> dict:
             page = _home_page(browser, home_url)
             page.wait_for_function("performance.timing.loadEventEnd > 0", timeout=30_000)
             loaded_ms = page.evaluate("performance.timing.loadEventEnd")
+            launch_cpu_s = tree_cpu_s(process.pid)
             browser.close()
         time.sleep(SETTLE_S)
         pss_mb = tree_pss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
-    return {"chromium_launch_s": round(loaded_ms / 1000 - started, 3), "chromium_pss_mb": pss_mb}
+    return {"chromium_launch_s": round(loaded_ms / 1000 - started, 3), "chromium_launch_cpu_s": launch_cpu_s,
+            "chromium_pss_mb": pss_mb}
 
 
 def _connect(playwright, port: int):
@@ -283,6 +303,8 @@ def main() -> int:
               "pss_mb": median(kiosk_samples, "pss_mb"),
               "pss_after_10_sessions_mb": median(kiosk_samples, "pss_after_10_sessions_mb"),
               "chromium_launch_s": median(chromium_samples, "chromium_launch_s"),
+              "launch_cpu_s": median(kiosk_samples, "launch_cpu_s"),
+              "chromium_launch_cpu_s": median(chromium_samples, "chromium_launch_cpu_s"),
               "chromium_pss_mb": median(chromium_samples, "chromium_pss_mb"), "wipe_max_s": round(max(wipes), 3),
               "samples": arguments.samples,
               "launch_s_samples": [sample["launch_s"] for sample in kiosk_samples],
