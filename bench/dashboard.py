@@ -292,6 +292,10 @@ def measure(url: str, args, info: dict) -> dict:
     from provisioning.fleet.accounts import store
     app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40})
     engine = app.extensions["fleet_engine"]
+    shift = time.time() - info["now"]
+    if shift > 1:  # a cached fleet: its machines were last seen as long before now as when it was built
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE devices SET last_seen_at = last_seen_at + {shift}, health_at = health_at + {shift}")
     password = "bench-password-" + uuid.uuid4().hex
     with engine.begin() as conn:
         store.create_user(conn, "bench", password, "admin", None)
