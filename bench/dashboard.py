@@ -251,6 +251,7 @@ def cached_sqlite(directory: str, args, now: float) -> tuple[str, dict]:
         building.unlink(missing_ok=True)
         info = build(f"sqlite:///{building}", args, now)
         building.rename(database)
+        Path(f"{building}-writer.lock").unlink(missing_ok=True)  # the store's writer lock beside the file
         facts.write_text(json.dumps(info))
     info = json.loads(facts.read_text())
     copy = Path(directory) / "fleet.db"
