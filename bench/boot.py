@@ -47,7 +47,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from boot_system import (CHROMIUM_DEBUG_PORT, HEAVY_TILE, SCREEN, layers, prepare_boot,  # noqa: E402
+from boot_system import (CHROMIUM_DEBUG_PORT, CHROMIUM_HOME_PORT, HEAVY_TILE, SCREEN, layers, prepare_boot,  # noqa: E402
                          provision)
 from heavy_page import site_bytes, write_heavy_site  # noqa: E402
 
@@ -86,8 +86,8 @@ def _cdp(machine, expression: str):
     return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
 
 
-HOME_LOADED = ("(function () { var t = performance.timing; return location.port === '8080' && "
-               "location.pathname === '/' && t.loadEventEnd > 0 ? t.loadEventEnd / 1000 : null; })()")
+HOME_LOADED = ("(function () { var t = performance.timing; return location.port === '%d' && "
+               "location.pathname === '/' && t.loadEventEnd > 0 ? t.loadEventEnd / 1000 : null; })()" % CHROMIUM_HOME_PORT)
 TILE_RECT = ("(function () { var r = document.querySelector('[data-tuile=\"%s\"]').getBoundingClientRect();"
              " return [r.left, r.top, r.width, r.height]; })()" % HEAVY_TILE)
 
