@@ -47,7 +47,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from boot_system import (CHROMIUM_DEBUG_PORT, HEAVY_TILE, SCREEN, layers, prepare_boot,  # noqa: E402
+from boot_system import (CHROMIUM_DEBUG_PORT, CHROMIUM_HOME_PORT, HEAVY_TILE, SCREEN, layers, prepare_boot,  # noqa: E402
                          provision)
 from heavy_page import site_bytes, write_heavy_site  # noqa: E402
 
@@ -86,8 +86,8 @@ def _cdp(machine, expression: str):
     return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
 
 
-HOME_LOADED = ("(function () { var t = performance.timing; return location.port === '8080' && "
-               "location.pathname === '/' && t.loadEventEnd > 0 ? t.loadEventEnd / 1000 : null; })()")
+HOME_LOADED = ("(function () { var t = performance.timing; return location.port === '%d' && "
+               "location.pathname === '/' && t.loadEventEnd > 0 ? t.loadEventEnd / 1000 : null; })()" % CHROMIUM_HOME_PORT)
 TILE_RECT = ("(function () { var r = document.querySelector('[data-tuile=\"%s\"]').getBoundingClientRect();"
              " return [r.left, r.top, r.width, r.height]; })()" % HEAVY_TILE)
 
@@ -205,7 +205,7 @@ def _meminfo_2gb(work: Path) -> Path:
 
 
 def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, tile_point, analyze: bool = False,
-              kiosk_env: tuple[str, ...] = ()) -> dict:
+              kiosk_env: tuple[str, ...] = (), settle_s: float = SETTLE_S) -> dict:
     with stacked_root(Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=work)), lowers) as (root, _upper):
         prepare_boot(root, variant, heavy_site)
         if variant == "kiosk" and kiosk_env:  # --kiosk-env: try a setting before putting it in the playbook
@@ -217,13 +217,13 @@ def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, ti
             machine.boot()
             home_at = wait_home(machine, variant)
             figures = {"boot_to_home_s": round(home_at - machine.started_at, 2)}
-            time.sleep(SETTLE_S)
+            time.sleep(settle_s)
             figures["memory_mb_at_home"] = round(machine.memory_mb(), 1)
             if analyze:
                 figures["home_breakdown"] = _breakdown(machine)
             with ResponsivenessWatch(machine) as watch:
                 point = open_heavy_page(machine, variant, tile_point)
-                time.sleep(SETTLE_S)
+                time.sleep(settle_s)
             figures["memory_mb_heavy_page"] = round(machine.memory_mb(), 1)
             figures["oom_kills"] = machine.oom_kills()
             figures["worst_answer_s"] = round(watch.worst_s, 2)
@@ -242,16 +242,18 @@ def boot_once(variant: str, lowers: list[Path], heavy_site: Path, work: Path, ti
 
 
 def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analyze: bool = False,
-              kiosk_env: tuple[str, ...] = ()) -> dict:
+              kiosk_env: tuple[str, ...] = (), quick: bool = False) -> dict:
     """Boot ``boots`` times each, alternating (Chromium first: its DevTools place the tile's click),
-    and return the one-line result."""
-    heavy_site = write_heavy_site(work / "heavy-site")
+    and return the one-line result. ``quick``: a lighter heavy page and 1 s instead of 5 to settle,
+    to check the machinery only (its figures mean nothing)."""
+    heavy_site = write_heavy_site(work / "heavy-site", small=quick)
     lowers = layers(suite, provisioned_upper)
     samples: dict[str, list[dict]] = {"kiosk": [], "chromium": []}
     tile_point = None
     for _ in range(boots):
         for variant in ("chromium", "kiosk"):
-            figures = boot_once(variant, lowers, heavy_site, work, tile_point, analyze, kiosk_env)
+            figures = boot_once(variant, lowers, heavy_site, work, tile_point, analyze, kiosk_env,
+                                settle_s=1.0 if quick else SETTLE_S)
             if variant == "chromium":
                 tile_point = figures["tile_point"]
             samples[variant].append(figures)
@@ -269,7 +271,7 @@ def run_bench(provisioned_upper: Path, suite: str, boots: int, work: Path, analy
         result[prefix + "samples_memory_mb_at_home"] = [run["memory_mb_at_home"] for run in runs]
     result["boot_ratio"] = round(result["boot_to_home_s"] / result["chromium_boot_to_home_s"], 2)
     result["memory_ratio"] = round(result["memory_mb_at_home"] / result["chromium_memory_mb_at_home"], 2)
-    result.update(kiosk_env=list(kiosk_env), boots=boots, release=suite, memory_limit_mb=2048, cpus=2,
+    result.update(kiosk_env=list(kiosk_env), quick=quick, boots=boots, release=suite, memory_limit_mb=2048, cpus=2,
                   heavy_page_mb=round(site_bytes(heavy_site) / 1e6, 1), load_average=[round(x, 2) for x in os.getloadavg()])
     if analyze:
         result["kiosk_critical_chain"] = samples["kiosk"][-1]["critical_chain"]
@@ -288,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="upper directory of an already provisioned system (skips `provision run`)")
     parser.add_argument("--analyze", action="store_true",
                         help="add systemd-analyze critical-chain and blame, the session's journal, the memory by process")
+    parser.add_argument("--quick", action="store_true",
+                        help="check the machinery only: a lighter heavy page, 1 s to settle (figures mean nothing)")
     parser.add_argument("--kiosk-env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the kiosk session only (to try a setting)")
     args = parser.parse_args(argv)
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             upper = provision(args.release, work / "provisioned")
             print(f"provisioned in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         try:
-            result = run_bench(upper, args.release, args.boots, work, args.analyze, tuple(args.kiosk_env))
+            result = run_bench(upper, args.release, args.boots, work, args.analyze, tuple(args.kiosk_env), args.quick)
         except BootFailed as error:
             print(f"bench failed: {error}", file=sys.stderr)
             return 1
