@@ -2,7 +2,8 @@
 
 Generates 10,000 machines in 300 communes with 90 days of history, as the store would hold it after
 retention: daily health roll-ups for 90 days, raw health samples for the last 30 days (4 a day), per-device
-daily usage counters (kiosk starts) and the per-commune and fleet-wide daily usage the dashboard reads;
+daily usage counters (kiosk starts) and the per-commune and fleet-wide daily usage the dashboard reads,
+each machine's daily status (the machine page's timeline, the report's availability) and notes;
 then measures, through the real app (Flask test client, logged in as admin), the overview, a machine page
 (a random machine each time), the usage page and the yearly report: p95 over a fixed number of requests,
 beside a baseline measured the same way in the same run (the API's trivial /api/v1/ping).
@@ -122,9 +123,11 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
     intervals = [86400 if index % 10 == 0 else 3600 if index % 3 == 0 else 300 for index in range(communes)]
     loader.load("communes", ("insee", "name", "expected_interval_s", "created_at"),
                 ((insee, f"Commune {index:03d}", intervals[index], now - 400 * DAY_S) for index, insee in enumerate(insees)))
-    loader.load("dash_commune_places", ("insee", "postal_code", "address", "siret", "opening_hours", "updated_at"),
+    loader.load("dash_commune_places", ("insee", "postal_code", "address", "siret", "opening_hours", "phone", "email",
+                                        "updated_at"),
                 ((insee, f"{insee[:2]}{index % 1000:03d}", f"Mairie, {index} place de la Mairie", f"2{index:013d}",
-                  "Mo-Fr 09:00-12:00", now) for index, insee in enumerate(insees)))
+                  "Mo-Fr 09:00-12:00", f"05 {index % 100:02d} 00 00 00", f"mairie{index}@example.org", now)
+                 for index, insee in enumerate(insees)))
     devices = []
     for index in range(machines):
         commune = rnd.randrange(communes)
@@ -174,6 +177,19 @@ def generate(engine: sa.Engine, machines: int, communes: int, days: int, now: fl
                    f"SELECT d.id, {', '.join('r.' + name for name in RAW_COLUMNS[1:])} FROM devices d CROSS JOIN bench_raw r")
     loader.execute("INSERT INTO usage_daily (device_id, day, metric, key, count) "
                    "SELECT d.id, b.stamp, 'kiosk_started', '', 1 + (d.id * 31 + b.k * 17) % 3 FROM devices d CROSS JOIN bench_days b")
+    # the staff's follow-up: each machine's worst status of each day (``fleet suivi``), summed per commune
+    # and month as it keeps them, and a note on one machine in twenty
+    loader.execute(
+        "INSERT INTO dash_machine_status_days (asset_tag, day, status) "
+        "SELECT d.asset_tag, b.stamp, CASE (d.id * 13 + b.k * 7) % 20 WHEN 0 THEN 'offline' WHEN 1 THEN 'missing' "
+        "WHEN 2 THEN 'late' WHEN 3 THEN 'late' ELSE 'online' END FROM devices d CROSS JOIN bench_days b")
+    loader.execute(
+        "INSERT INTO dash_availability_monthly (month, commune_insee, available, recorded) "
+        "SELECT SUBSTR(s.day, 1, 7), d.commune_insee, SUM(CASE WHEN s.status IN ('online', 'late') THEN 1 ELSE 0 END), "
+        "COUNT(*) FROM dash_machine_status_days s JOIN devices d ON d.asset_tag = s.asset_tag "
+        "GROUP BY SUBSTR(s.day, 1, 7), d.commune_insee")
+    loader.load("dash_machine_notes", ("asset_tag", "text", "updated_at", "updated_by"),
+                ((d[1], "Jean passe jeudi changer le clavier", now - DAY_S, "bench") for d in devices if d[0] % 20 == 0))
     loader.execute("DROP TABLE bench_days")
     loader.execute("DROP TABLE bench_raw")
 

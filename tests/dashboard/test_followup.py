@@ -81,3 +81,28 @@ def test_fleet_suivi_records_the_worst_status_of_the_day(fresh_sqlite):
     page = fresh_sqlite.client("staff").get("/tableau/machines/LUCH-002").get_data(as_text=True)
     assert f"en retard 1{NBSP}jour" in page
     assert "Disponibilité sur 90 jours" in page and 'class="day-late"' in page
+
+
+def test_the_monthly_availability_matches_the_daily_statuses(fresh_sqlite):
+    """The report reads each commune's availability per month (kept by ``fleet suivi`` with the daily
+    statuses): it must equal the sums of the daily statuses, as a day's status worsens and days pass."""
+    from provisioning.fleet.dashboard.followup_queries import record_statuses
+    from provisioning.fleet.store.followup_schema import availability_monthly, machine_status_days
+    from provisioning.fleet.store.schema import devices
+    engine = fresh_sqlite.app.extensions["fleet_engine"]
+    now = time.time()
+    with engine.begin() as conn:
+        for moment in (now, now + 3 * 3600, now + 30 * 3600, now + 40 * 86400, now + 40 * 86400 + 9 * 3600):
+            record_statuses(conn, moment)  # hours later: LOUR-001 late, then offline; days later: all missing
+        daily = machine_status_days.join(devices, devices.c.asset_tag == machine_status_days.c.asset_tag)
+        month = sa.func.substr(machine_status_days.c.day, 1, 7)
+        up = sa.func.sum(sa.case((machine_status_days.c.status.in_(("online", "late")), 1), else_=0))
+        expected = {(m, insee): (int(a), int(n)) for m, insee, a, n in conn.execute(
+            sa.select(month, devices.c.commune_insee, up, sa.func.count()).select_from(daily)
+            .group_by(month, devices.c.commune_insee))}
+        kept = {(m, insee): (a, n) for m, insee, a, n in conn.execute(sa.select(
+            availability_monthly.c.month, availability_monthly.c.commune_insee, availability_monthly.c.available,
+            availability_monthly.c.recorded))}
+        statuses = set(conn.execute(sa.select(machine_status_days.c.status)).scalars())
+    assert kept == expected
+    assert {"online", "offline"} <= statuses  # the sums were checked against days that count and days that do not

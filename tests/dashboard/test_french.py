@@ -7,6 +7,8 @@ import datetime as dt
 import re
 
 import pytest
+from babel.numbers import format_decimal
+from hypothesis import example, given, strategies as st
 
 from provisioning.fleet.dashboard import french
 from provisioning.fleet.dashboard.charts import bar_chart, ranking_chart
@@ -32,6 +34,20 @@ def test_numbers_sizes_and_plurals():
     assert plain(french.count_of(2, "machine", "machines")) == "2 machines"
     assert plain(french.count_of(0, "disparue", "disparues")) == "0 disparue"
     assert french.agreed(2, "disparue", "disparues") == "disparues"
+
+
+@given(st.one_of(st.integers(-10 ** 12, 10 ** 12), st.floats(-1e9, 1e9, allow_nan=False)), st.sampled_from((None, 0, 1, 2)))
+@example(0.25, 1).via("half to even")
+@example(0.35, 1).via("read through str()")
+@example(-0.04, 1).via("a negative zero")
+def test_numbers_are_written_as_babel_writes_them(value, decimals):
+    """number() writes whole numbers and fixed decimals itself (Babel is slow over a page of figures): the
+    same text as Babel's own for every value."""
+    if decimals is None:
+        expected = format_decimal(value, locale=french.LOCALE)
+    else:
+        expected = format_decimal(value, format="#,##0" + ("." + "0" * decimals if decimals else ""), locale=french.LOCALE)
+    assert french.number(value, decimals) == expected
 
 
 def test_relative_times_and_durations_count_in_days():

@@ -1,47 +1,47 @@
 """The funder's report, per commune and per year: sessions (people helped, with the k ≥ 5 rule), printed
 pages, service categories, availability of each point, and the comparison with the previous year.
 
-Read from the per-commune daily counters and the machines' daily status (``fleet suivi``): a few grouped
-statements whatever the fleet size, never the raw records.
+Read from the per-commune monthly counters (kept by the check-in) and the per-commune monthly
+availability (kept by ``fleet suivi``): communes × 12 months per statement, never machines × days.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 
 import sqlalchemy as sa
 
 from provisioning.fleet.dashboard.figures import FigureTable
-from provisioning.fleet.store.followup_schema import machine_status_days
+from provisioning.fleet.store.followup_schema import availability_monthly
 from provisioning.fleet.store.schema import communes, devices
-from provisioning.fleet.store.staff_schema import usage_commune_daily as usage
+from provisioning.fleet.store.staff_schema import usage_commune_monthly as usage, usage_fleet_daily as fleet
 
-AVAILABLE = ("online", "late")  # a point that answered within its profile that day
-
-
-def _year_bounds(year: int) -> tuple[str, str]:
-    return f"{year:04d}-01-01", f"{year:04d}-12-31"
+def _months(year: int) -> list[str]:
+    return [f"{year:04d}-{month:02d}" for month in range(1, 13)]
 
 
-def _per_commune(conn, metric: str, year: int, commune: str | None) -> dict[str, int]:
-    start, end = _year_bounds(year)
-    statement = sa.select(usage.c.commune_insee, sa.func.sum(usage.c.count)).where(
-        usage.c.metric == metric, usage.c.day >= start, usage.c.day <= end).group_by(usage.c.commune_insee)
+def _per_commune(conn, year: int, commune: str | None) -> dict[tuple[str, str, str], int]:
+    """(commune, metric, year) → total of sessions and printed pages over ``year`` and the year before,
+    from the monthly counters (communes × 24 months, one statement)."""
+    wanted_year = sa.func.substr(usage.c.month, 1, 4)
+    statement = sa.select(usage.c.commune_insee, usage.c.metric, wanted_year, sa.func.sum(usage.c.count)).where(
+        usage.c.metric.in_(("sessions", "pages_printed")), usage.c.month.in_(_months(year - 1) + _months(year))
+    ).group_by(usage.c.commune_insee, usage.c.metric, wanted_year)
     if commune:
         statement = statement.where(usage.c.commune_insee == commune)
-    return {insee: int(total) for insee, total in conn.execute(statement)}
+    return {(insee, metric, period): int(total) for insee, metric, period, total in conn.execute(statement)}
 
 
 def availability(conn, year: int, commune: str | None) -> dict[str, tuple[int, int]]:
-    """Commune → (machine-days available, machine-days recorded) over the year."""
-    start, end = _year_bounds(year)
-    available = sa.func.sum(sa.case((machine_status_days.c.status.in_(AVAILABLE), 1), else_=0))
-    statement = sa.select(devices.c.commune_insee, available, sa.func.count()).select_from(
-        machine_status_days.join(devices, devices.c.asset_tag == machine_status_days.c.asset_tag)).where(
-        machine_status_days.c.day >= start, machine_status_days.c.day <= end).group_by(devices.c.commune_insee)
+    """Commune → (machine-days available, machine-days recorded) over the year, from the monthly sums
+    ``fleet suivi`` keeps with the daily statuses."""
+    table = availability_monthly
+    statement = sa.select(table.c.commune_insee, sa.func.sum(table.c.available), sa.func.sum(table.c.recorded)).where(
+        table.c.month.in_(_months(year))).group_by(table.c.commune_insee)
     if commune:
-        statement = statement.where(devices.c.commune_insee == commune)
-    return {insee: (int(up or 0), int(total)) for insee, up, total in conn.execute(statement)}
+        statement = statement.where(table.c.commune_insee == commune)
+    return {insee: (int(up or 0), int(total)) for insee, up, total in conn.execute(statement) if total}
 
 
 def _evolution(now: int, before: int) -> float | None:
@@ -52,8 +52,11 @@ def _evolution(now: int, before: int) -> float | None:
 def by_commune(conn, year: int, commune: str | None) -> FigureTable:
     """One row per commune with machines or activity: sessions this year and last, printed pages,
     availability. Session and page counts under 5 are written « < 5 » (they could point to a person)."""
-    sessions, before = _per_commune(conn, "sessions", year, commune), _per_commune(conn, "sessions", year - 1, commune)
-    printed = _per_commune(conn, "pages_printed", year, commune)
+    totals = _per_commune(conn, year, commune)
+    sessions, before, printed = ({insee: count for (insee, metric, period), count in totals.items()
+                                  if metric == wanted_metric and period == f"{wanted_year:04d}"}
+                                 for wanted_metric, wanted_year in (("sessions", year), ("sessions", year - 1),
+                                                                    ("pages_printed", year)))
     up = availability(conn, year, commune)
     machines = sa.select(devices.c.commune_insee, sa.func.count()).group_by(devices.c.commune_insee)
     if commune:
@@ -76,15 +79,29 @@ def by_commune(conn, year: int, commune: str | None) -> FigureTable:
                        rows, frozenset({3, 4, 6}))
 
 
+def most_active(table: FigureTable, limit: int) -> FigureTable:
+    """The page's copy of :func:`by_commune`: the ``limit`` communes with the most sessions this year, still
+    in name order (the CSV export and the PDF have them all)."""
+    if len(table.rows) <= limit:
+        return table
+    kept = {id(row) for row in sorted(table.rows, key=lambda row: (-row[3], row[1]))[:limit]}
+    return dataclasses.replace(
+        table, title=f"{table.title} (les {limit} communes les plus actives ; toutes dans l'export CSV)",
+        rows=[row for row in table.rows if id(row) in kept])
+
+
 def by_category(conn, year: int, commune: str | None, categories: dict[str, str], other: str) -> FigureTable:
     """Services opened, summed per category of the national catalog, this year and last."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for index, wanted in enumerate((year, year - 1)):
-        start, end = _year_bounds(wanted)
-        statement = sa.select(usage.c.key, sa.func.sum(usage.c.count)).where(
-            usage.c.metric == "tile_opened", usage.c.day >= start, usage.c.day <= end).group_by(usage.c.key)
-        if commune:
-            statement = statement.where(usage.c.commune_insee == commune)
+        if commune:  # the commune's monthly counters
+            statement = sa.select(usage.c.key, sa.func.sum(usage.c.count)).where(
+                usage.c.metric == "tile_opened", usage.c.month.in_(_months(wanted)),
+                usage.c.commune_insee == commune).group_by(usage.c.key)
+        else:  # the fleet's daily counters: a few rows a day, whatever the number of communes
+            statement = sa.select(fleet.c.key, sa.func.sum(fleet.c.count)).where(
+                fleet.c.metric == "tile_opened", fleet.c.day >= f"{wanted:04d}-01-01",
+                fleet.c.day <= f"{wanted:04d}-12-31").group_by(fleet.c.key)
         for key, count in conn.execute(statement):
             totals[categories.get(key, other)][index] += int(count)
     rows = sorted(([name, now, then] for name, (now, then) in totals.items()), key=lambda row: (-row[1], row[0]))

@@ -226,7 +226,9 @@ def report_context() -> dict:
 @blueprint.get("/rapport")
 @requires(*ALL_ROLES)
 def report():
-    return render_template("dashboard/report.html", **report_context())
+    context = report_context()
+    context["figures"]["communes"] = report_queries.most_active(context["figures"]["communes"], COMMUNES_SHOWN)
+    return render_template("dashboard/report.html", **context)
 
 
 def places_table() -> FigureTable:

@@ -13,6 +13,7 @@ from provisioning.fleet.store.schema import metadata
 
 NOTE_MAX_CHARS = 500
 DAILY_STATUSES = ("online", "late", "offline", "missing")
+AVAILABLE_STATUSES = ("online", "late")  # a point that answered within its profile that day
 
 machine_notes = sa.Table(
     "dash_machine_notes", metadata,
@@ -31,6 +32,19 @@ machine_status_days = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.CheckConstraint("status IN ('online', 'late', 'offline', 'missing')", name="ck_dash_machine_status_days_status"),
     sa.Index("ix_dash_machine_status_days_day", "day"),
+)
+
+# The same statuses summed per commune and calendar month ("YYYY-MM"): machine-days recorded and
+# machine-days available ('online' or 'late'), kept by ``fleet suivi`` with the daily rows (migration
+# 0009) so the yearly report reads communes × 12 months, never machines × 365 days. A day counts for
+# the commune the machine belonged to when it was recorded.
+availability_monthly = sa.Table(
+    "dash_availability_monthly", metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("commune_insee", sa.String(5), primary_key=True),
+    sa.Column("available", sa.BigInteger, nullable=False),
+    sa.Column("recorded", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # E-mail alerts (dashboard/alerts.py): who wants which alerts, the alerts in force (so each is sent once
