@@ -63,8 +63,8 @@ def by_commune(conn, year: int, commune: str | None) -> FigureTable:
         machines = machines.where(devices.c.commune_insee == commune)
     machine_counts = dict(conn.execute(machines).all())
     insees = set(sessions) | set(before) | set(machine_counts)
-    names = dict(conn.execute(sa.select(communes.c.insee, communes.c.name).where(communes.c.insee.in_(sorted(insees)))).all()) \
-        if insees else {}
+    named = sa.select(communes.c.insee, communes.c.name)  # the whole fleet: every commune, no list of codes
+    names = dict(conn.execute(named.where(communes.c.insee == commune) if commune else named).all())
     rows = []
     for insee in sorted(insees, key=lambda code: (names.get(code, code), code)):
         now, then = sessions.get(insee, 0), before.get(insee, 0)

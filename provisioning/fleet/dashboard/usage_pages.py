@@ -169,7 +169,7 @@ def report_figures(params: dict) -> dict[str, FigureTable]:
     previous year, each commune, service categories, month by month, the fleet by stage."""
     conn, year, commune = db(), params["year"], params["commune"]
     figures = usage_queries.yearly_report(conn, year, commune)
-    previous = usage_queries.yearly_report(conn, year - 1, commune)
+    previous = usage_queries.yearly_report(conn, year - 1, commune, states=figures["states"], months=False)
     return {"summary": figures["summary"], "comparison": report_queries.comparison(figures["summary"], previous["summary"]),
             "communes": report_queries.by_commune(conn, year, commune),
             "categories": report_queries.by_category(conn, year, commune, tile_categories(catalog_path()),

@@ -136,15 +136,14 @@ def session_lengths(conn, start, end, commune) -> FigureTable:
                        [[BUCKET_LABELS[b], counts.get(b, 0)] for b in SESSION_LENGTH_BUCKETS], frozenset({1}))
 
 
-def _communes_served(conn, start: str, end: str, commune: str | None) -> int:
-    """Communes with at least one session in the period: one probe per commune into its own counters
-    (index by commune), instead of reading every commune's every day."""
-    daily = usage_commune_daily
-    used = sa.exists().where(daily.c.commune_insee == communes.c.insee, daily.c.metric == "sessions",
-                             daily.c.day >= start, daily.c.day <= end, daily.c.count > 0)
-    statement = sa.select(sa.func.count()).select_from(communes).where(used)
+def _communes_served(conn, months: list[str], commune: str | None) -> int:
+    """Communes with at least one session in these whole months, from their monthly counters (communes ×
+    months rows; a month's count is positive when one of its days is)."""
+    monthly = usage_commune_monthly
+    statement = sa.select(sa.func.count(sa.distinct(monthly.c.commune_insee))).where(
+        monthly.c.metric == "sessions", monthly.c.month.in_(months), monthly.c.count > 0)
     if commune:
-        statement = statement.where(communes.c.insee == commune)
+        statement = statement.where(monthly.c.commune_insee == commune)
     return conn.execute(statement).scalar_one()
 
 
@@ -178,18 +177,26 @@ def _enrolled(conn, commune: str | None, *conditions, deployed_only: bool = Fals
         devices.c.asset_tag.in_(not_deployed), *where)).scalar_one()
 
 
-def yearly_report(conn, year: int, commune: str | None) -> dict:
+def yearly_report(conn, year: int, commune: str | None, states: dict[str, int] | None = None,
+                  months: bool = True) -> dict:
+    """The year's key figures, the fleet by stage (``states``: already counted, the stages are today's
+    whatever the year) and, with ``months``, the sessions month by month."""
     start, end = f"{year:04d}-01-01", f"{year:04d}-12-31"
     source = _source(commune)
-    metrics = sa.select(source.c.metric, sa.func.sum(source.c.count)).where(
-        source.c.metric.in_(("sessions", "pages_printed"))).group_by(source.c.metric)
-    totals = {metric: int(count) for metric, count in conn.execute(_where(metrics, source, start, end, commune))}
-    lengths = _keyed(conn, "session_length", start, end, commune)
+    metrics = sa.select(source.c.metric, source.c.key, sa.func.sum(source.c.count)).where(
+        source.c.metric.in_(("sessions", "pages_printed", "session_length"))).group_by(source.c.metric, source.c.key)
+    totals: dict[str, int] = defaultdict(int)
+    lengths: dict[str, int] = {}
+    for metric, key, count in conn.execute(_where(metrics, source, start, end, commune)):
+        if metric == "session_length":
+            lengths[key] = int(count)
+        else:
+            totals[metric] += int(count)
     hours = round(sum(BUCKET_MINUTES[k] * v for k, v in lengths.items() if k in BUCKET_MINUTES) / 60)
-    communes_served = _communes_served(conn, start, end, commune)
+    communes_served = _communes_served(conn, [f"{year:04d}-{month:02d}" for month in range(1, 13)], commune)
     year_start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     year_end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp()
-    states = _lifecycle_counts(conn, commune)
+    states = _lifecycle_counts(conn, commune) if states is None else states
     enrolled_later = _enrolled(conn, commune, devices.c.enrolled_at >= year_end, deployed_only=True)
     installed = states.get("deployed", 0) - enrolled_later
     handed_out = _enrolled(conn, commune, devices.c.enrolled_at >= year_start, devices.c.enrolled_at < year_end)
@@ -203,6 +210,8 @@ def yearly_report(conn, year: int, commune: str | None) -> dict:
     ], frozenset({1}), count_rows=frozenset({2, 3, 4}))  # machines and communes are not about residents
     stages = FigureTable("parc-par-etape", "Le parc par étape du cycle de vie", ["Étape", "Ordinateurs"],
                             [[LIFECYCLE_LABELS[s], states.get(s, 0)] for s in LIFECYCLE_STATES])
+    if not months:
+        return {"summary": summary, "lifecycle": stages, "states": states}
     monthly = sessions_by_period(conn, start, end, commune, "month")
     monthly.name, monthly.title = "rapport-sessions-par-mois", "Sessions et pages imprimées, mois par mois"
-    return {"summary": summary, "lifecycle": stages, "monthly": monthly}
+    return {"summary": summary, "lifecycle": stages, "monthly": monthly, "states": states}
