@@ -31,3 +31,28 @@ def postgres_schema(prefix: str = "t"):
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def migrated_store(kind: str, directory, prefix: str = "store"):
+    """Yield an engine on a store migrated to the newest revision: ``kind`` "sqlite" (a file in
+    ``directory``) or "postgres" (a fresh schema, see :func:`postgres_schema`)."""
+    from provisioning.fleet.store.engine import make_engine
+    from provisioning.fleet.store.migrate import upgrade
+
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'fleet.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with postgres_schema(prefix) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postgres_schemas import postgres_schema
+from postgres_schemas import migrated_store
 
 NOW = 2_000_000_000.0
 DAY = 86400
@@ -26,20 +26,8 @@ ORDER = ("lost", "offline", "crash_loop", "disk_full", "outdated", "late", "ok")
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path_factory):
-    from provisioning.fleet.store.engine import make_engine
-    from provisioning.fleet.store.migrate import upgrade
-
-    def migrated(url):
-        upgrade(url)
-        engine = make_engine(url)
+    with migrated_store(request.param, tmp_path_factory.mktemp("attention"), "attention") as engine:
         yield engine
-        engine.dispose()
-
-    if request.param == "sqlite":
-        yield from migrated(f"sqlite:///{tmp_path_factory.mktemp('attention') / 'fleet.db'}")
-        return
-    with postgres_schema("attention") as url:
-        yield from migrated(url)
 
 
 operations = st.lists(st.one_of(

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from postgres_schemas import postgres_schema
+from postgres_schemas import migrated_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_engine(request, tmp_path):
-    from provisioning.fleet.store.engine import make_engine
-    from provisioning.fleet.store.migrate import upgrade
-
-    def migrated(url):
-        upgrade(url)
-        engine = make_engine(url)
+    with migrated_store(request.param, tmp_path, "store") as engine:
         yield engine
-        engine.dispose()
-
-    if request.param == "sqlite":
-        yield from migrated(f"sqlite:///{tmp_path / 'fleet.db'}")
-        return
-    with postgres_schema("store") as url:
-        yield from migrated(url)
