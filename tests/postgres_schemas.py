@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -37,22 +37,20 @@ def postgres_schema(prefix: str = "t"):
 def migrated_store(kind: str, directory, prefix: str = "store"):
     """Yield an engine on a store migrated to the newest revision: ``kind`` "sqlite" (a file in
     ``directory``) or "postgres" (a fresh schema, see :func:`postgres_schema`)."""
+    with ExitStack() as stack:
+        url = (f"sqlite:///{directory / 'fleet.db'}" if kind == "sqlite"
+               else stack.enter_context(postgres_schema(prefix)))
+        yield stack.enter_context(_migrated_engine(url))
+
+
+@contextmanager
+def _migrated_engine(url: str):
     from provisioning.fleet.store.engine import make_engine
     from provisioning.fleet.store.migrate import upgrade
 
-    if kind == "sqlite":
-        url = f"sqlite:///{directory / 'fleet.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    with postgres_schema(prefix) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
