@@ -78,6 +78,8 @@ SiteName = Annotated[str, AfterValidator(_site_name)]
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 ShortText = Annotated[str, Field(min_length=1, max_length=40)]
 Sentence = Annotated[str, Field(min_length=1, max_length=140)]
+# France's longest commune name has 45 letters (Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson).
+CommuneName = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 class Strict(BaseModel):
@@ -123,7 +125,7 @@ class Catalog(Strict):
 # ---------------------------------------------------------------- kiosk.yaml (one town-hall point)
 
 class Commune(Strict):
-    name: ShortText = Field(description="Nom de la commune, affiché en haut de l'écran.")
+    name: CommuneName = Field(description="Nom de la commune, affiché en haut de l'écran.")
     insee: str = Field(pattern=r"^(\d{5}|2[AB]\d{3})$", description="Code INSEE de la commune (5 caractères).")
     postal_code: str = Field(pattern=r"^\d{5}$", description="Code postal.")
     address: Sentence = Field(description="Adresse du point numérique (mairie).")

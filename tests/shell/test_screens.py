@@ -2,7 +2,8 @@
 
 For each screen W × H of the contracts, the page area is W × (H − 80) (the window's native toolbar
 takes at most 80 px): at 100 % and 200 % text, in usual and high contrast, every tile "à la une" and
-the "Tous les services" button lie fully inside the viewport, with no horizontal scroll; every page
+the "Tous les services" button lie fully inside the viewport (the header showing its widest date,
+time and connection text: the layout must hold every day, see tests/longest_header.py), with no horizontal scroll; every page
 of "Tous les services" shows all its tiles and its "Suite" / "Retour" links without scrolling, and
 following "Suite" then "Retour" reaches every service exactly once. A screenshot per case is kept
 in test-artifacts/screens/.
@@ -10,9 +11,14 @@ in test-artifacts/screens/.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from pathlib import Path
+
 import pytest
 
 from kiosk.shell import ShellSettings, create_app
+from tests.longest_header import WIDEST_HEADER, every_date_text
 
 pytestmark = pytest.mark.browser
 
@@ -35,30 +41,58 @@ CRAMPED = """selector => { const tiles = [...document.querySelectorAll(selector)
         .map(tile => tile.getAttribute('data-tuile')); }"""
 
 
-@pytest.fixture(scope="module")
-def window_shell():
+@contextlib.contextmanager
+def serving_shell(config_dir: Path):
     """The shell as the kiosk window serves it (in_kiosk_window: the toolbar has Accueil and text sizes)."""
     import threading
 
     from werkzeug.serving import make_server
 
     from kiosk.config import load_config
-    from tests.conftest import DEMO_DIR
 
     from connectivity_check import ConnectivityCheck
 
     check = ConnectivityCheck.start("online")
     # A generous probe timeout: on a loaded test machine a slow probe must not turn the page "offline".
     settings = ShellSettings(**check.settings(), in_kiosk_window=True, probe_timeout_s=20, probe_cache_s=3600)
-    app = create_app(load_config(DEMO_DIR), settings=settings)
+    app = create_app(load_config(config_dir), settings=settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", load_config(DEMO_DIR)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    check.stop()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", load_config(config_dir)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        check.stop()
+
+
+@pytest.fixture(scope="module")
+def window_shell():
+    from tests.conftest import DEMO_DIR
+
+    with serving_shell(DEMO_DIR) as served:
+        yield served
+
+
+# France's longest commune name (45 letters).
+LONGEST_COMMUNE = "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson"
+
+
+@pytest.fixture(scope="module")
+def longest_name_shell(tmp_path_factory):
+    """The demo configuration with the longest commune name of France."""
+    from tests.conftest import DEMO_DIR
+
+    directory = tmp_path_factory.mktemp("longest-name") / "config" / "demo"
+    shutil.copytree(DEMO_DIR.parent, directory.parent)
+    kiosk_yaml = directory / "kiosk.yaml"
+    text = kiosk_yaml.read_text(encoding="utf-8")
+    assert "name: Bagnères-de-Luchon" in text
+    kiosk_yaml.write_text(text.replace("name: Bagnères-de-Luchon", f"name: {LONGEST_COMMUNE}", 1), encoding="utf-8")
+    with serving_shell(directory) as served:
+        yield served
 
 
 def choose_display(page, base: str, **fields: str) -> None:
@@ -79,7 +113,13 @@ def open_display(browser, base: str, width: int, height: int, text: str, contras
     assert page.evaluate("document.documentElement.className") == \
         f"texte-{TEXT_SIZES[text]}" + (" contraste" if contrast else "")
     assert page.evaluate("document.documentElement.dataset.enLigne") == "oui"
+    widest_header(page)
     return context, page
+
+
+def widest_header(page) -> None:
+    """The date, time and connection state at their widest (the layout must hold every day of the year)."""
+    assert page.evaluate(WIDEST_HEADER, every_date_text()) is not None
 
 
 def case_name(width, height, text, contrast) -> str:
@@ -119,6 +159,7 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
     try:
         page.locator("[data-all-services]").click()
         page.wait_for_url(base + "services")
+        widest_header(page)
         seen: list[str] = []
         pages = 0
         while True:
@@ -134,6 +175,7 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
                 break
             with page.expect_navigation():
                 following.click()
+            widest_header(page)
         assert seen == [tile.id for tile in config.tiles]  # every service, once, in order
         for _ in range(pages - 1):  # "Retour" walks back to the first page, then to the home
             with page.expect_navigation():
@@ -159,5 +201,23 @@ def test_small_screen_stays_usable(browser, window_shell, artifacts_dir):
                 assert not page.evaluate(HORIZONTAL_SCROLL), (size, path)
             page.goto(base)
             page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-800x600-{size}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("text", list(TEXT_SIZES))
+@pytest.mark.parametrize("width, height", [(1024, 768), (1366, 768)], ids=["1024x768", "1366x768"])
+def test_the_longest_commune_name_keeps_the_first_screen(browser, longest_name_shell, artifacts_dir, width, height,
+                                                         text):
+    base, config = longest_name_shell
+    assert config.commune.name == LONGEST_COMMUNE
+    context, page = open_display(browser, base, width, height, text, contrast=True)
+    try:
+        assert page.locator(".commune-nom").inner_text() == LONGEST_COMMUNE
+        assert page.evaluate(OUTSIDE, "[data-featured-tile]") == []
+        assert page.evaluate(OUTSIDE, "[data-all-services]") == []
+        assert page.evaluate(OUTSIDE, ".commune-nom") == []
+        assert not page.evaluate(HORIZONTAL_SCROLL)
+        page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-nom-long-{case_name(width, height, text, True)}.png"))
     finally:
         context.close()

@@ -5,7 +5,8 @@ Run as a child process by tests/window/test_window_screens.py (one Xvfb per scre
 bench/home.py: ``python screen_probe.py CONFIG_DIR WORK_DIR [--cases home|all]``.
 
 Cases: the home at each text size (normal, largest) x contrast (normal, high), measured after the
-shell applied the setting: window geometry (GTK and xwininfo), the content's minimum width, every
+shell applied the setting and the header shows its widest date, time and connection text
+(tests/longest_header.py): window geometry (GTK and xwininfo), the content's minimum width, every
 visible toolbar button's rectangle on the screen, the web view's visible area and every
 ``[data-featured-tile]`` in it; with ``--cases all`` also the panels (idle question, document
 picker with six documents, end-of-session question, "Plus" actions). A screenshot per case goes
@@ -24,8 +25,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from hostile_site import _tiny_pdf  # noqa: E402
+
+from tests.longest_header import WIDEST_HEADER, every_date_text  # noqa: E402
+
+# The header at its widest (date, time, connection text) before measuring: the fit must hold every day.
+WIDEST_HEADER_NOW = f"({WIDEST_HEADER})({json.dumps(every_date_text(), ensure_ascii=False)})"
 
 MEASURE_HOME = """(() => {
   const root = document.documentElement;
@@ -95,6 +102,9 @@ def probe(kiosk, work: Path, cases: str):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the shell page did not take texte-{key} contrast={contrast}: {page['cls']}")
             yield ("sleep", 0.6)  # fonts and layout settle
+            header = yield ("js", kiosk.view, WIDEST_HEADER_NOW)
+            if not isinstance(header, (int, float)):
+                raise AssertionError(f"the header could not be set to its widest: {header}")
             page = yield ("js", kiosk.view, MEASURE_HOME)
             if "script_error" in page:
                 raise AssertionError(page["script_error"])
