@@ -50,6 +50,11 @@ class Agent:
         self.upload_interval_s = settings.interval_s
         self.batch_size = BATCH_SIZE
         self.failures = 0
+        self.bundles = None  # configuration bundles (issue 12), when the fleet's public key is installed
+        if settings.bundle_public_key is not None:
+            from kiosk.agent.bundles import BundlePaths, BundlePuller
+            self.bundles = BundlePuller(BundlePaths(settings.bundle_dir, settings.config_dir,
+                                                    settings.bundle_public_key), settings.commune_insee, self.client)
 
     def close(self) -> None:
         self.client.close()
@@ -119,6 +124,11 @@ class Agent:
                 save_credentials(self.token_path, self.credentials)
                 log.info("device token rotated by the server")
             self._apply_interval(answer.body)
+            if self.bundles is not None:
+                try:
+                    self.bundles.after_checkin(self.credentials.token, answer.body)
+                except OSError as error:  # a full disk: the bundle waits for the next check-in
+                    log.error("configuration bundle not handled this time (%s)", error)
             return True
         if answer.status == 401:
             log.error("the server refused our token: %s; waiting for a new enrolment code",

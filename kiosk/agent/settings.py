@@ -20,7 +20,8 @@ ASSET_TAG = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 
 REQUIRED = ("fleet_url", "asset_tag", "commune_insee", "enrolment_code_file")
-OPTIONAL = ("state_dir", "events_dir", "ca_file", "interval_s", "spool_quota_mb")
+OPTIONAL = ("state_dir", "events_dir", "ca_file", "interval_s", "spool_quota_mb",
+            "bundle_public_key", "bundle_dir", "config_dir")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class AgentSettings:
     ca_file: Path | None = None
     interval_s: int = 300
     spool_quota_mb: int = 50
+    bundle_public_key: Path | None = None  # the fleet's Ed25519 public key; None: no configuration bundles
+    bundle_dir: Path = Path("/var/lib/kiosk/bundles")
+    config_dir: Path = Path("/etc/kiosk")
 
 
 SettingsProblem = ConfigProblem  # the same error shape as the kiosk's configuration
@@ -122,7 +126,8 @@ def load_agent_settings(path: str | Path) -> AgentSettings:
                 problem(key, f"valeur « {value} » au mauvais format : ex. {example}", lines.get(key))
             else:
                 values[key] = value
-    for key in ("enrolment_code_file", "state_dir", "events_dir", "ca_file"):
+    for key in ("enrolment_code_file", "state_dir", "events_dir", "ca_file", "bundle_public_key", "bundle_dir",
+                "config_dir"):
         if key in data and data[key] not in (None, ""):
             value = data[key]
             if not isinstance(value, str) or not value.startswith("/"):

@@ -122,6 +122,28 @@ class FleetClient:
             raise ServerUnreachable(f"HTTP {status} with a non-JSON body (a proxy?)") from None
         return Answer(status, parsed if isinstance(parsed, dict) else {})
 
+    def get(self, path: str, token: str, headers: dict[str, str] | None = None,
+            max_bytes: int = 1024 * 1024) -> tuple[int, dict[str, str], bytes]:
+        """A GET with the device token: status, headers (lower-case names) and at most ``max_bytes`` of body
+        (a longer one comes back cut, which the caller's checks refuse)."""
+        headers = {"User-Agent": self.user_agent, "Authorization": f"Bearer {token}", **(headers or {})}
+        try:
+            connection = self._connection()
+            connection.request("GET", self.prefix + path, headers=headers)
+            response = connection.getresponse()
+            if isinstance(connection, ResumingHTTPSConnection):
+                self.tls_session = connection.latest_session() or self.tls_session
+            raw = response.read(max_bytes + 1)
+            status, answer_headers = response.status, {name.lower(): value for name, value in response.getheaders()}
+            if response.will_close or len(raw) > max_bytes:
+                self.close()
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise ServerUnreachable(f"{type(error).__name__}: {error}") from None
+        if status >= 500 or status in (408, 429):
+            raise ServerUnreachable(f"HTTP {status}")
+        return status, answer_headers, raw
+
     def enrol(self, code: str, asset_tag: str, commune_insee: str) -> Answer:
         return self.post(ENROL_PATH, {"protocol": PROTOCOL_VERSION, "code": code, "asset_tag": asset_tag,
                                       "commune_insee": commune_insee})

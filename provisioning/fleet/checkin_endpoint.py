@@ -19,6 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
+from provisioning.fleet import management
 from provisioning.fleet.store import ingest
 from provisioning.fleet.body import read_json
 from provisioning.fleet.errors import ApiError, error_document
@@ -63,6 +64,10 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
             if refused.status == 401 and known_tokens is not None:
                 known_tokens.forget(token_digest)  # revoked: the next attempt fails before the write lock
             raise
+        if settings.bundle_signing_key:  # the configuration bundle meant for this kiosk (issue 12)
+            bundle_version = management.latest_for_device_on(connection, engine.dialect.name, auth.device_id)
+            if bundle_version is not None:
+                answer = {**answer, "bundle_version": bundle_version}
     finally:
         connection.close()
     return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,

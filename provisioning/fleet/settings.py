@@ -37,6 +37,9 @@ class Settings:
         300, "Check-in interval the server tells every kiosk, in seconds (60 to 86400).")
     config_version: str = setting(
         "1", "Version of the kiosk configuration currently published, returned with every check-in.")
+    bundle_signing_key: str = setting(
+        "", "Path of the fleet's Ed25519 private key (made by `fleet bundle-key`, mode 0600) that signs the "
+        "communes' configuration bundles; empty: no bundles are offered to kiosks.")
     raw_health_retention_days: int = setting(30, "Days raw health samples are kept, to within a day (roll-ups stay).")
     hourly_rollup_retention_days: int = setting(
         400, "Days hourly health roll-ups are kept; 0 keeps them forever.")

@@ -8,6 +8,7 @@ import time
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
+from provisioning.fleet import management
 from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
 from provisioning.fleet.accounts.forms import ConfirmForm, LifecycleForm, MoveForm, NoteForm
 from provisioning.fleet.dashboard import fleet_queries as queries
@@ -156,4 +157,4 @@ def machine(asset_tag: str):
         lifecycle_labels=LIFECYCLE_LABELS, lifecycle_states=LIFECYCLE_STATES,
         moves=queries.machine_moves(conn, asset_tag), active_tokens=queries.token_counts(conn, row.id),
         can_manage=can_manage, confirm_form=ConfirmForm(), move_form=move_form, commune_options=commune_options, lifecycle_form=lifecycle_form,
-        now=time.time())
+        bundle_status=management.status_on(conn, asset_tag), now=time.time())

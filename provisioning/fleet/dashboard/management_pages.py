@@ -1,0 +1,86 @@
+"""Central management's staff pages (issue 12): a commune's bus calendar (edited with the kiosk's own
+models and French messages, published as a new signed bundle version), the version history (who, when,
+what) and rollback to an earlier version. Staff and admins only: a commune account gets a 403 (editing
+its own opening hours is not built yet)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from provisioning.fleet import management
+from provisioning.fleet.accounts.access import FLEET_ROLES, engine, requires
+from provisioning.fleet.accounts.access import db
+from provisioning.fleet.store.schema import communes
+
+blueprint = Blueprint("management", __name__, url_prefix="/tableau")
+EMPTY_ROWS = 3
+FIELDS = ("date", "hours", "place")
+
+
+class CsrfForm(FlaskForm):
+    """Only the CSRF token: the calendar's rows are read by name and checked by the kiosk's models."""
+
+
+@blueprint.app_template_filter("motif_refus")
+def refusal_words(reason: str | None) -> str:
+    return management.refusal_text(reason)
+
+
+def _commune_name(insee: str) -> str:
+    import sqlalchemy as sa
+    name = db().execute(sa.select(communes.c.name).where(communes.c.insee == insee)).scalar()
+    if name is None:
+        abort(404)
+    return name
+
+
+def _rows_from_form(form) -> list[dict]:
+    rows = []
+    for index in range(management.MAX_BUS_VISITS + EMPTY_ROWS):
+        row = {name: (form.get(f"{name}-{index}") or "").strip()[:200] for name in FIELDS}
+        if any(row.values()):
+            rows.append(row)
+    return rows
+
+
+@blueprint.route("/communes/<insee>/bus", methods=["GET", "POST"])
+@requires(*FLEET_ROLES)
+def bus_calendar(insee: str):
+    name = _commune_name(insee)
+    form = CsrfForm()
+    problems: list[str] = []
+    rows = management.bus_calendar(engine(), insee)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        rows = _rows_from_form(request.form)
+        try:
+            version = management.set_bus_calendar(engine(), insee, rows, current_user.username, time.time())
+        except management.ManagementError as error:
+            problems = error.problems
+        else:
+            flash(f"Calendrier du bus enregistré : version {version}, envoyée aux bornes à leur prochaine connexion.")
+            return redirect(url_for("management.bus_calendar", insee=insee))
+    history = management.history(engine(), insee)
+    return render_template("management/bus_calendar.html", insee=insee, commune_name=name, form=form,
+                           rows=rows + [dict.fromkeys(FIELDS, "")] * EMPTY_ROWS, problems=problems,
+                           history=history), 400 if problems else 200
+
+
+@blueprint.post("/communes/<insee>/configuration/<int:version>/retour")
+@requires(*FLEET_ROLES)
+def rollback(insee: str, version: int):
+    _commune_name(insee)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    try:
+        new_version = management.rollback(engine(), insee, version, current_user.username, time.time())
+    except management.ManagementError as error:
+        flash(" ; ".join(error.problems))
+    else:
+        flash(f"Retour à la version {version} publié (version {new_version}).")
+    return redirect(url_for("management.bus_calendar", insee=insee))
