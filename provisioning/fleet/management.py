@@ -115,7 +115,16 @@ def publish_site(engine: Engine, insee: str, site: dict, by: str, now: float,
         visits = _bus_visits_on(conn, insee)
         if visits:
             site = _with_bus_visits(site, visits)
+        else:  # the first import: its calendar becomes the one the staff edit
+            _replace_bus_visits(conn, insee, check_bus_visits(site.get("help", {}).get("bus_visits", [])))
         return _publish_on(conn, insee, site, summary, by, now)
+
+
+def _replace_bus_visits(conn: Connection, insee: str, visits: list[dict]) -> None:
+    conn.execute(bus_visits.delete().where(bus_visits.c.commune_insee == insee))
+    if visits:
+        conn.execute(bus_visits.insert(), [{"commune_insee": insee, "day": visit["date"], "hours": visit["hours"],
+                                            "place": visit["place"]} for visit in visits])
 
 
 def _with_bus_visits(site: dict, visits: list[dict]) -> dict:
@@ -142,11 +151,7 @@ def set_bus_calendar(engine: Engine, insee: str, visits: list[dict], by: str, no
         if current is None:
             raise ManagementError(["aucune configuration publiée pour cette commune : "
                                    "importez d'abord son kiosk.yaml (fleet bundle publish)"])
-        conn.execute(bus_visits.delete().where(bus_visits.c.commune_insee == insee))
-        if checked:
-            conn.execute(bus_visits.insert(), [{"commune_insee": insee, "day": visit["date"],
-                                                "hours": visit["hours"], "place": visit["place"]}
-                                               for visit in checked])
+        _replace_bus_visits(conn, insee, checked)
         site = _with_bus_visits(current[1]["site"], checked)
         check_site(site)
         return _publish_on(conn, insee, site, "Calendrier du bus", by, now)
@@ -159,12 +164,7 @@ def rollback(engine: Engine, insee: str, version: int, by: str, now: float) -> i
         if old is None:
             raise ManagementError([f"version {version} introuvable pour cette commune"])
         site = old["site"]
-        conn.execute(bus_visits.delete().where(bus_visits.c.commune_insee == insee))
-        visits = site.get("help", {}).get("bus_visits", [])
-        if visits:
-            conn.execute(bus_visits.insert(), [{"commune_insee": insee, "day": visit["date"],
-                                                "hours": visit["hours"], "place": visit["place"]}
-                                               for visit in visits])
+        _replace_bus_visits(conn, insee, site.get("help", {}).get("bus_visits", []))
         return _publish_on(conn, insee, site, f"Retour à la version {version}", by, now)
 
 
