@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="fenêtre ordinaire que l'on peut fermer (démonstration sur un ordinateur personnel)")
     run.add_argument("--events-dir", metavar="DOSSIER", default=None,
                      help="dossier des événements partagé avec l'agent (défaut : /var/lib/kiosk/events)")
+    run.add_argument("--bundles", metavar="DOSSIER", default=None,
+                     help="dossier où l'agent prépare les paquets de configuration du serveur de flotte, "
+                          "appliqués entre deux sessions (défaut : aucun)")
 
     agent = commands.add_parser("agent", help="Agent de télémétrie (santé, inventaire, usage anonyme).")
     agent.add_argument("--settings", required=True, metavar="FICHIER",
@@ -40,8 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         return main_from_file(args.settings)
 
     from kiosk.config import ConfigError, load_config
+    directory = args.directory
+    if args.command == "run" and args.bundles:
+        from pathlib import Path
+
+        from kiosk.window.bundle_swap import config_dir_at_start
+        directory = config_dir_at_start(Path(args.directory), Path(args.bundles))
+        try:
+            load_config(directory)
+        except ConfigError:  # verified when staged: only a damaged disk gets here; the installed one then
+            directory = args.directory
     try:
-        config = load_config(args.directory)
+        config = load_config(directory)
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -63,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.window.run import run as run_window
         from kiosk.window.settings import WindowSettings
         settings = WindowSettings(events_dir=Path(args.events_dir)) if args.events_dir else WindowSettings()
-        return run_window(config, settings, windowed=args.windowed)
+        return run_window(config, settings, windowed=args.windowed,
+                          bundle_dir=Path(args.bundles) if args.bundles else None)
     return EXIT_BAD_INPUT
 
 

@@ -75,6 +75,7 @@ class KioskWindow:
         self.session = Session(settings.idle_warning_after_s or config.idle.warning_after_s,
                                settings.idle_answer_within_s or config.idle.answer_within_s)
         self.exit_code = 0
+        self.on_session_boundary = None  # called after each wipe, between two residents (kiosk/window/bundle_swap.py)
         self.current_tile: str | None = None
         self.home_ready = False          # the home page of the current view finished loading
         self._home_shown_once = False    # the start's "home shown" line (bench/boot.py times it) is said
@@ -294,6 +295,8 @@ class KioskWindow:
         duration = self.session.finish(self.clock())
         if duration is not None:
             self._emit(EventKind.SESSION_ENDED, duration_s=round(duration, 1))
+        if self.on_session_boundary is not None:
+            self.on_session_boundary(self)
         self.view.grab_focus()
 
     # ------------------------------------------------------------------ WebKit signals

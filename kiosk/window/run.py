@@ -52,8 +52,9 @@ def _warm_up(app) -> None:
 
 
 def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed: bool = False,
-        on_show=None, shell_settings=None) -> int:
-    """Run the kiosk until stopped; ``on_show(kiosk)`` is called once the window is shown (benchmark)."""
+        on_show=None, shell_settings=None, bundle_dir=None) -> int:
+    """Run the kiosk until stopped; ``on_show(kiosk)`` is called once the window is shown (benchmark);
+    ``bundle_dir``: where the agent stages configuration bundles, applied between sessions."""
     settings = settings or WindowSettings()
     import gi
 
@@ -98,6 +99,13 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
             return True
 
         GLib.timeout_add_seconds(2, watch_shell)
+        if bundle_dir is not None:
+            from kiosk.window.bundle_swap import EXIT_RELOAD, swap_after_wipe
+
+            def quit_after_farewell(kiosk) -> None:
+                kiosk.exit_code = EXIT_RELOAD
+                GLib.timeout_add(int((settings.farewell_s + 0.5) * 1000), lambda: kiosk._quit() and False)
+            kiosk.on_session_boundary = swap_after_wipe(bundle_dir, quit_after_farewell)
         return kiosk
 
     def ready(kiosk) -> None:
