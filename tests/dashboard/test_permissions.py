@@ -47,7 +47,7 @@ PAGES = [
     ("/tableau/export/rapport/rapport-comparaison.csv", OWN),
     (f"/tableau/export/rapport/rapport-par-commune.csv?commune={LOURDES}", OTHER),
     ("/metrics", METRICS),
-    (f"/tableau/communes/{LUCHON}/bus", FLEET), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
+    ("/tableau/configuration", FLEET), (f"/tableau/communes/{LUCHON}/bus", FLEET), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only

@@ -71,3 +71,10 @@ def test_a_rollback_publishes_the_older_content_again(managed_fleet):
 def test_a_commune_account_may_not_edit_the_bus_calendar(managed_fleet):
     client = managed_fleet.staff("commune")
     assert client.get(PAGE).status_code == 403
+
+
+def test_the_configuration_page_lists_each_commune_with_its_version_in_force(managed_fleet):
+    staff = managed_fleet.staff()
+    page = staff.get("/tableau/configuration").get_data(as_text=True)
+    assert "Bagnères-de-Luchon (31042)" in page and "<td>1</td>" in page
+    assert 'aria-current="page">Configuration</a>' in page

@@ -47,6 +47,20 @@ def _rows_from_form(form) -> list[dict]:
     return rows
 
 
+@blueprint.get("/configuration")
+@requires(*FLEET_ROLES)
+def communes_configuration():
+    """Every commune with the version of its configuration in force and a link to its bus calendar."""
+    import sqlalchemy as sa
+    from provisioning.fleet.store.management_schema import bundles
+    latest = (sa.select(bundles.c.commune_insee, sa.func.max(bundles.c.version).label("version"))
+              .group_by(bundles.c.commune_insee).subquery())
+    rows = db().execute(sa.select(communes.c.insee, communes.c.name, latest.c.version)
+                        .select_from(communes.outerjoin(latest, latest.c.commune_insee == communes.c.insee))
+                        .order_by(communes.c.name)).all()
+    return render_template("management/communes.html", rows=rows)
+
+
 @blueprint.route("/communes/<insee>/bus", methods=["GET", "POST"])
 @requires(*FLEET_ROLES)
 def bus_calendar(insee: str):
