@@ -203,8 +203,11 @@ class BundlePuller:
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir()
         try:
+            # The agent's umask is 0077; the kiosk (the bundle directory's group) must read what it applies.
+            os.chmod(building, 0o750)
             (building / SITE_FILE).write_text(yaml.safe_dump(self._site_file(site), allow_unicode=True,
                                                              sort_keys=False), encoding="utf-8")
+            os.chmod(building / SITE_FILE, 0o640)
             pictograms = self.paths.config_dir / "pictograms"
             os.symlink(pictograms.resolve(), building / "pictograms")
             _check_with_kiosk_validation(building)
