@@ -1,0 +1,68 @@
+"""``fleet bundle-key`` and ``fleet bundle publish`` (real command, SQLite store): the key pair is made once
+(never overwritten, private half 0600), a commune's kiosk.yaml is published as its next version, and a
+wrong file is refused in French with exit code 2 and nothing published. The API without a key: 503."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from provisioning.fleet.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fleet_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    monkeypatch.setenv("FLEET_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    assert main(["enrolment-code", "31042", "--name", "Bagnères-de-Luchon"]) == 0
+    from provisioning.fleet.store.engine import make_engine
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_key_pair_is_made_once_and_the_private_half_is_private(tmp_path, capsys):
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    key = tmp_path / "bundles.key"
+    assert main(["bundle-key", str(key)]) == 0
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    load_pem_public_key((tmp_path / "bundles.key.pub").read_bytes())
+    before = key.read_bytes()
+    assert main(["bundle-key", str(key)]) == 2
+    assert "existe déjà" in capsys.readouterr().err
+    assert key.read_bytes() == before
+
+
+def test_publish_a_communes_kiosk_yaml_then_refuse_a_wrong_one(fleet_env, tmp_path, capsys):
+    from provisioning.fleet import management
+    assert main(["bundle", "publish", "31042", str(REPO / "config" / "demo" / "kiosk.yaml")]) == 0
+    assert "Version 1 publiée" in capsys.readouterr().out
+    site = yaml.safe_load((REPO / "config" / "demo" / "kiosk.yaml").read_text(encoding="utf-8"))
+    site["idle"] = {"warning_after_s": 5}
+    wrong = tmp_path / "kiosk.yaml"
+    wrong.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    assert main(["bundle", "publish", "31042", str(wrong)]) == 2
+    assert "idle.warning_after_s : valeur trop petite : 30 au moins" in capsys.readouterr().err
+    assert main(["bundle", "publish", "65059", str(REPO / "config" / "demo" / "kiosk.yaml")]) == 2
+    assert [item.version for item in management.history(fleet_env, "31042")] == [1]
+    with fleet_env.connect() as conn:
+        content = management.content_of(conn, "31042", 1)
+    assert "catalog" not in content["site"] and content["site"]["help"]["bus_visits"][0]["date"] == "2026-12-03"
+
+
+def test_without_a_signing_key_the_bundle_endpoint_says_so(fleet_env):
+    from provisioning.fleet import create_app
+    from provisioning.fleet.enrolment import create_enrolment_code, enrol
+    import time
+    app = create_app({"database_url": str(fleet_env.url), "testing": True})
+    token = enrol(fleet_env, create_enrolment_code(fleet_env, "31042", time.time(), 30), "LUCH-009", "31042",
+                  time.time())["token"]
+    answer = app.test_client().get("/api/v1/bundle", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 503 and answer.get_json()["ok"] is False
+    app.extensions["fleet_engine"].dispose()
