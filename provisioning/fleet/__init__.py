@@ -25,7 +25,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-    from provisioning.fleet import api, dashboard, errors, metrics
+    from provisioning.fleet import api, callback_endpoint, dashboard, errors, metrics
     from provisioning.fleet.accounts import reset_views
     from provisioning.fleet.accounts import views as account_views
     from provisioning.fleet.dashboard import actions, alert_pages, asset_register, exports_page, pages, usage_pages
@@ -34,7 +34,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     dashboard.init_app(app)  # what every staff page needs: logins, CSRF, sessions, headers, error pages
-    for blueprint in (api.blueprint, account_views.blueprint, pages.blueprint, actions.blueprint,
+    for blueprint in (api.blueprint, callback_endpoint.blueprint, account_views.blueprint, pages.blueprint, actions.blueprint,
                       usage_pages.blueprint, asset_register.blueprint, export_views.blueprint, exports_page.blueprint,
                       alert_pages.blueprint, reset_views.blueprint,
                       metrics.blueprint):
