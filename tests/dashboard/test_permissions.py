@@ -47,6 +47,7 @@ PAGES = [
     ("/tableau/export/rapport/rapport-comparaison.csv", OWN),
     (f"/tableau/export/rapport/rapport-par-commune.csv?commune={LOURDES}", OTHER),
     ("/metrics", METRICS),
+    ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only
@@ -61,6 +62,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/alertes", {"email": "equipe@asso.example", "kinds": ["lost"]}),
     ("/tableau/machines/LOUR-001/note", {"text": ""}),
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
+    ("/tableau/rappels/1", {"r1-status": "done"}),
 ]
 
 
