@@ -12,12 +12,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from kiosk.agent.callback_delivery import deliver_callbacks
 from kiosk.agent.clock import SystemClock
 from kiosk.agent.collectors.health import HealthCollector
 from kiosk.agent.collectors.inventory import InventoryCollector, inventory_digest
 from kiosk.agent.settings import AgentSettings
 from kiosk.agent.spool import Spool
 from kiosk.agent.uploader import Credentials, FleetClient, ServerUnreachable, load_credentials, save_credentials
+from kiosk.callbacks import CallbackDrop
 from kiosk.events import EventLog
 
 log = logging.getLogger("kiosk.agent")
@@ -42,6 +44,7 @@ class Agent:
             log.info("could not restrict %s to mode 0700 (%s)", settings.state_dir, error.strerror)
         self.spool = Spool(settings.state_dir / "spool.db", settings.spool_quota_mb * 1024 * 1024)
         self.events = EventLog(settings.events_dir)
+        self.callback_drop = CallbackDrop(settings.events_dir)
         self.health = HealthCollector(proc_root, sys_root)
         self.inventory = InventoryCollector(proc_root, sys_root, os_release)
         self.client = FleetClient(settings.fleet_url, settings.ca_file)
@@ -68,6 +71,10 @@ class Agent:
             self.events.take(self.spool.store_events)
         except OSError as error:
             log.error("could not read window events from %s: %s", self.settings.events_dir, error)
+        try:
+            self.callback_drop.take(self.spool.add_callback)
+        except OSError as error:
+            log.error("could not read call-back requests from %s: %s", self.callback_drop.directory, error)
         self.spool.add_health(now, self.health.collect())
         inventory = self.inventory.collect()
         self.spool.add_inventory_if_changed(now, inventory, inventory_digest(inventory))
@@ -161,6 +168,7 @@ class Agent:
         try:
             if self.credentials is None and not self._enrol():
                 return False
+            deliver_callbacks(self.spool, self.client, self.credentials.token)
             while True:
                 batch = self.spool.next_batch(self.batch_size)
                 if not batch:

@@ -12,6 +12,11 @@ Quarantine: a record the server refuses as invalid (HTTP 422 naming it) would ot
 after it forever. It is moved, in one transaction, to the ``quarantine`` table with the server's reasons
 (the newest QUARANTINE_KEPT are kept there for a volunteer to read), counted in ``meta``
 (``quarantined_records``), and the records after it go on.
+
+Call-back requests (issue 13) are their own record kind, in the ``callbacks`` table: they go to their own
+endpoint, one by one, are never thinned, merged or quarantined (they hold a resident's name and phone),
+and are deleted once the server has them. ``secure_delete`` overwrites deleted rows with zeros and a
+checkpoint then empties the WAL, so nothing of a delivered request stays in the files.
 """
 
 from __future__ import annotations
@@ -50,6 +55,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reasons TEXT NOT NULL,
     quarantined_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callbacks (
+    request_id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    body TEXT NOT NULL
+);
 """
 TAKEN_BATCH_MEMORY_S = 30 * 86400
 QUARANTINE_KEPT = 1000
@@ -63,6 +73,7 @@ class Spool:
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -151,6 +162,23 @@ class Spool:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    # -- call-back requests ------------------------------------------------------------------------
+    def add_callback(self, request: dict) -> bool:
+        """Keep a request until delivered; the same request id twice is kept once."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO callbacks (request_id, at, body) VALUES (?, ?, ?)",
+            (request["request_id"], float(request["made_at"]),
+             json.dumps(request, ensure_ascii=False, separators=(",", ":"), sort_keys=True)))
+        return cursor.rowcount == 1
+
+    def callbacks(self) -> list[dict]:
+        return [json.loads(body) for (body,) in self.db.execute("SELECT body FROM callbacks ORDER BY at, request_id")]
+
+    def forget_callback(self, request_id: str) -> None:
+        """Delete a delivered (or refused) request, overwritten, and empty the WAL of it."""
+        self.db.execute("DELETE FROM callbacks WHERE request_id = ?", (request_id,))
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- uploading ---------------------------------------------------------------------------------
     def next_batch(self, limit: int) -> list[dict]:

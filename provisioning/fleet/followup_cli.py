@@ -24,6 +24,7 @@ def followup(ctx: click.Context) -> None:
     try:
         with write_transaction(engine) as conn:
             count = record_statuses(conn, time.time())
+        purged, told = _callbacks(engine, settings_of(ctx))
         try:
             found, sent = alerts.run(engine, settings_of(ctx))
         except (OSError, smtplib.SMTPException) as error:
@@ -33,6 +34,23 @@ def followup(ctx: click.Context) -> None:
         engine.dispose()
     click.echo(f"État du jour relevé : {plural(count, 'machine', 'machines')}. "
                f"Alertes : {plural(found, 'changement', 'changements')}, {plural(sent, 'courriel envoyé', 'courriels envoyés')}.")
+    click.echo(f"Demandes de rappel : {plural(told, 'courriel envoyé', 'courriels envoyés')}, "
+               f"{plural(purged, 'demande traitée supprimée', 'demandes traitées supprimées')}.")
+
+
+def _callbacks(engine, settings) -> tuple[int, int]:
+    """The residents' call-back requests: delete those done long ago, tell the staff of new ones."""
+    from provisioning.fleet.dashboard import callbacks_queries
+    from provisioning.fleet.store.engine import write_transaction
+    now = time.time()
+    with write_transaction(engine) as conn:
+        purged = callbacks_queries.purge_done(conn, now, settings.callback_retention_days)
+    try:
+        told = callbacks_queries.notify(engine, settings, now)
+    except (OSError, smtplib.SMTPException) as error:
+        raise click.ClickException(f"demandes de rappel non annoncées (serveur de courriel : {error}) ; "
+                                   "elles seront retentées au prochain passage.") from None
+    return purged, told
 
 
 def register(cli: click.Group) -> None:

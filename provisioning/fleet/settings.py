@@ -46,6 +46,9 @@ class Settings:
     daily_rollup_retention_days: int = setting(0, "Days daily health roll-ups are kept; 0 keeps them forever.")
     usage_retention_days: int = setting(
         760, "Days daily usage counters are kept (CNIL: audience figures at most 25 months); 0 forever.")
+    callback_retention_days: int = setting(
+        30, "Days a residents' call-back request (name, phone, note) is kept once marked done, then deleted "
+        "by fleet suivi (1 to 365).")
     max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted on the wire, in bytes.")
     enrolment_code_ttl_days: int = setting(
         60, "Days an enrolment code stays valid (a machine may reach the network weeks after install).")
@@ -86,6 +89,8 @@ class Settings:
                      "daily_rollup_retention_days", "usage_retention_days"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be 0 or more")
+        if not 1 <= self.callback_retention_days <= 365:
+            raise SettingsError("callback_retention_days must be between 1 and 365")
         if not 0 <= self.trusted_proxies <= 5:
             raise SettingsError("trusted_proxies must be between 0 and 5")
         if self.raw_health_retention_days == 0:

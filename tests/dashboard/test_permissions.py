@@ -48,6 +48,7 @@ PAGES = [
     (f"/tableau/export/rapport/rapport-par-commune.csv?commune={LOURDES}", OTHER),
     ("/metrics", METRICS),
     ("/tableau/configuration", FLEET), (f"/tableau/communes/{LUCHON}/bus", FLEET), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
+    ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only
@@ -63,6 +64,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LOUR-001/note", {"text": ""}),
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
     (f"/tableau/communes/{LUCHON}/configuration/1/retour", {}),  # central management: rollback
+    ("/tableau/rappels/1", {"r1-status": "done"}),
 ]
 
 

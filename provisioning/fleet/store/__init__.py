@@ -11,5 +11,6 @@ from provisioning.fleet.store import staff_schema  # noqa: F401  (declares the d
 from provisioning.fleet.store import deadlines  # noqa: F401  (its triggers come with metadata.create_all)
 from provisioning.fleet.store import followup_schema  # noqa: F401  (notes, daily statuses: dash_ tables too)
 from provisioning.fleet.store import management_schema  # noqa: F401  (bundles, bus calendar: mgmt_ tables)
+from provisioning.fleet.store import help_schema  # noqa: F401  (the residents' call-back requests: help_ tables)
 
 __all__ = ["metadata"]
