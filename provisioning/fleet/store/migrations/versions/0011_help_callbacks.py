@@ -1,7 +1,7 @@
 """The residents' call-back requests (issue 13): ``help_callback_requests``.
 
 Revision ID: 0011
-Revises: 0009 (re-pointed to 0010 when the branches are merged)
+Revises: 0010
 Create Date: 2026-11-28
 """
 
