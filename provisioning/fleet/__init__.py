@@ -25,18 +25,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-<<<<<<< HEAD
-    from provisioning.fleet import api, bundle_api, dashboard, errors, metrics
-    from provisioning.fleet.accounts import reset_views
-    from provisioning.fleet.accounts import views as account_views
-    from provisioning.fleet.dashboard import actions, alert_pages, asset_register, exports_page, pages, usage_pages
-    from provisioning.fleet.dashboard import management_pages
-=======
-    from provisioning.fleet import api, callback_endpoint, dashboard, errors, metrics
-    from provisioning.fleet.accounts import reset_views
-    from provisioning.fleet.accounts import views as account_views
-    from provisioning.fleet.dashboard import actions, alert_pages, asset_register, callbacks_pages, exports_page, pages, usage_pages
->>>>>>> callback3
+                      alert_pages.blueprint, reset_views.blueprint, callbacks_pages.blueprint,
+                      metrics.blueprint, bundle_api.blueprint, management_pages.blueprint):
     from provisioning.fleet.exports import views as export_views
     from provisioning.fleet.store import engine as db
     db.init_app(app)
@@ -44,13 +34,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     dashboard.init_app(app)  # what every staff page needs: logins, CSRF, sessions, headers, error pages
     for blueprint in (api.blueprint, callback_endpoint.blueprint, account_views.blueprint, pages.blueprint, actions.blueprint,
                       usage_pages.blueprint, asset_register.blueprint, export_views.blueprint, exports_page.blueprint,
-<<<<<<< HEAD
-                      alert_pages.blueprint, reset_views.blueprint,
-                      metrics.blueprint, bundle_api.blueprint, management_pages.blueprint):
-=======
                       alert_pages.blueprint, reset_views.blueprint, callbacks_pages.blueprint,
-                      metrics.blueprint):
->>>>>>> callback3
+                      metrics.blueprint, bundle_api.blueprint, management_pages.blueprint):
         app.register_blueprint(blueprint)
     from provisioning.fleet.checkin_endpoint import CheckinEndpoint
     app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask
