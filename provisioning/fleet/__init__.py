@@ -25,8 +25,11 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-                      alert_pages.blueprint, reset_views.blueprint, callbacks_pages.blueprint,
-                      metrics.blueprint, bundle_api.blueprint, management_pages.blueprint):
+    from provisioning.fleet import api, bundle_api, callback_endpoint, dashboard, errors, metrics
+    from provisioning.fleet.accounts import reset_views
+    from provisioning.fleet.accounts import views as account_views
+    from provisioning.fleet.dashboard import actions, alert_pages, asset_register, callbacks_pages, exports_page, pages
+    from provisioning.fleet.dashboard import management_pages, usage_pages
     from provisioning.fleet.exports import views as export_views
     from provisioning.fleet.store import engine as db
     db.init_app(app)
