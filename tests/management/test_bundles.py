@@ -192,3 +192,15 @@ def test_a_refused_version_is_asked_for_again_an_hour_later(managed_fleet, monke
     later = time.time() + REFUSED_RETRY_S + 1
     fleet.agent.bundles.after_checkin(fleet.agent.credentials.token, {"bundle_version": 2}, later)
     assert staged_version(fleet.bundle_dir) == 2
+
+
+def test_starting_the_kiosk_is_a_boundary_too(managed_fleet):
+    """``kiosk run --bundles``: what the agent staged while the kiosk was stopped is applied at start."""
+    from kiosk.window.bundle_swap import config_dir_at_start
+    fleet = managed_fleet
+    assert config_dir_at_start(fleet.config_dir, fleet.bundle_dir) == fleet.config_dir  # nothing yet
+    edit_calendar(fleet, [VISIT])
+    assert fleet.checkin() and staged_version(fleet.bundle_dir) == 2
+    directory = config_dir_at_start(fleet.config_dir, fleet.bundle_dir)
+    assert directory == fleet.bundle_dir / "current" and applied_version(fleet.bundle_dir) == 2
+    assert [visit.place for visit in load_config(directory).help.bus_visits] == ["Place du marché"]
