@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ from kiosk.agent.bundles_format import BUNDLE_PATH, BUNDLE_STATUS_PATH, BundleRe
 log = logging.getLogger("kiosk.agent")
 
 STAGED, CURRENT, STATUS_FILE, SITE_FILE = "staged", "current", "agent-status.json", "kiosk.yaml"
+# A refused version is asked for again after this long: a download cut by a flaky 4G link fails the
+# signature exactly like a forged one, and must not keep a kiosk off the newest version until the next edit.
+REFUSED_RETRY_S = 3600
 
 
 @dataclass(frozen=True)
@@ -147,13 +151,15 @@ class BundlePuller:
         return False
 
     # -- pulling -------------------------------------------------------------------------------------
-    def after_checkin(self, token: str, answer_body: dict) -> None:
+    def after_checkin(self, token: str, answer_body: dict, now: float | None = None) -> None:
         """Called with each successful check-in's answer. Server trouble raises ServerUnreachable."""
+        now = time.time() if now is None else now
         wanted = answer_body.get("bundle_version")
         if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted >= 1:
             state = self.state()
-            known = {state["applied_version"], state["staged_version"], state["refused_version"]}
-            if wanted not in known:
+            refused_at = _read_status(self.paths.bundle_dir).get("refused_at") or 0
+            recently_refused = wanted == state["refused_version"] and now - refused_at < REFUSED_RETRY_S
+            if wanted not in (state["applied_version"], state["staged_version"]) and not recently_refused:
                 self.pull(token, wanted)
         self.report_if_changed(token)
 
@@ -174,7 +180,8 @@ class BundlePuller:
             reason = str(refused)[:300]
             log.error("configuration bundle %d refused, the current configuration stays: %s", wanted, reason)
             _write_status(self.paths.bundle_dir, {**_read_status(self.paths.bundle_dir),
-                                                  "refused_version": wanted, "refusal": reason})
+                                                  "refused_version": wanted, "refusal": reason,
+                                                  "refused_at": time.time()})
             return None
         _write_status(self.paths.bundle_dir, {**_read_status(self.paths.bundle_dir),
                                               "etag": answer_headers.get("etag")})

@@ -133,9 +133,11 @@ class Agent:
             self._apply_interval(answer.body)
             if self.bundles is not None:
                 try:
-                    self.bundles.after_checkin(self.credentials.token, answer.body)
-                except OSError as error:  # a full disk: the bundle waits for the next check-in
-                    log.error("configuration bundle not handled this time (%s)", error)
+                    self.bundles.after_checkin(self.credentials.token, answer.body, self.clock.time())
+                except ServerUnreachable:
+                    raise
+                except Exception as error:  # noqa: BLE001 - a full disk, a surprise: never stops the uploads
+                    log.error("configuration bundle not handled this time (%r); the current one stays", error)
             return True
         if answer.status == 401:
             log.error("the server refused our token: %s; waiting for a new enrolment code",

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from kiosk.agent import bundles_format
 from kiosk.config.messages import french_message
-from kiosk.config.models import BusVisit, Site
+from kiosk.config.models import DAYS, BusVisit, OpeningHours, Site
 from provisioning.fleet.store import hot_sql
 from provisioning.fleet.store.engine import read_transaction, write_transaction
 from provisioning.fleet.store.management_schema import REFUSAL_MAX_CHARS, bundles, bus_visits, kiosk_bundles
@@ -155,6 +155,35 @@ def set_bus_calendar(engine: Engine, insee: str, visits: list[dict], by: str, no
         site = _with_bus_visits(current[1]["site"], checked)
         check_site(site)
         return _publish_on(conn, insee, site, "Calendrier du bus", by, now)
+
+
+def check_opening_hours(hours: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The opening hours checked with the kiosk's model (days mo … su, ranges HH:MM-HH:MM)."""
+    try:
+        model = OpeningHours.model_validate(hours)
+    except ValidationError as error:
+        raise ManagementError(_problems(error)) from None
+    return {day: list(getattr(model, day)) for day in DAYS if getattr(model, day)}
+
+
+def opening_hours(engine: Engine, insee: str) -> dict[str, list[str]] | None:
+    """The opening hours in force in the commune's bundle, or None when it has no bundle yet."""
+    with read_transaction(engine) as conn:
+        current = latest(conn, insee)
+    return None if current is None else current[1]["site"].get("opening_hours", {})
+
+
+def set_opening_hours(engine: Engine, insee: str, hours: dict[str, list[str]], by: str, now: float) -> int:
+    """Publish the commune's new opening hours (what a commune account may change, and nothing else)."""
+    checked = check_opening_hours(hours)
+    with write_transaction(engine) as conn:
+        current = latest(conn, insee)
+        if current is None:
+            raise ManagementError(["aucune configuration publiée pour cette commune : l'équipe doit d'abord "
+                                   "importer son kiosk.yaml"])
+        site = {**current[1]["site"], "opening_hours": checked}
+        check_site(site)
+        return _publish_on(conn, insee, site, "Horaires d'ouverture", by, now)
 
 
 def rollback(engine: Engine, insee: str, version: int, by: str, now: float) -> int:

@@ -47,7 +47,8 @@ PAGES = [
     ("/tableau/export/rapport/rapport-comparaison.csv", OWN),
     (f"/tableau/export/rapport/rapport-par-commune.csv?commune={LOURDES}", OTHER),
     ("/metrics", METRICS),
-    ("/tableau/configuration", FLEET), (f"/tableau/communes/{LUCHON}/bus", FLEET), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
+    ("/tableau/configuration", FLEET), (f"/tableau/communes/{LUCHON}/bus", FLEET),
+    (f"/tableau/communes/{LUCHON}/horaires", OWN), (f"/tableau/communes/{LOURDES}/horaires", OTHER), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
     ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
 ]
 

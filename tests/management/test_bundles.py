@@ -174,3 +174,33 @@ def test_a_hostile_status_report_is_refused_without_a_500(managed_fleet):
                              headers={"Authorization": f"Bearer {fleet.agent.credentials.token}"})
         assert answer.status_code == 422, (body, answer.get_data(as_text=True))
         assert answer.get_json()["ok"] is False
+
+
+def test_a_refused_version_is_asked_for_again_an_hour_later(managed_fleet, monkeypatch):
+    """A download cut short fails like a forgery; the kiosk must still converge without a new edit."""
+    from kiosk.agent.bundles import REFUSED_RETRY_S
+    fleet = managed_fleet
+    assert fleet.checkin()
+    apply_staged(fleet.bundle_dir)
+    edit_calendar(fleet, [VISIT])
+    with monkeypatch.context() as patch:
+        _serve_tampered(fleet, patch, _truncated(fleet))
+        assert fleet.checkin()
+    assert staged_version(fleet.bundle_dir) is None
+    assert fleet.checkin()  # at once: not asked again
+    assert staged_version(fleet.bundle_dir) is None
+    later = time.time() + REFUSED_RETRY_S + 1
+    fleet.agent.bundles.after_checkin(fleet.agent.credentials.token, {"bundle_version": 2}, later)
+    assert staged_version(fleet.bundle_dir) == 2
+
+
+def test_starting_the_kiosk_is_a_boundary_too(managed_fleet):
+    """``kiosk run --bundles``: what the agent staged while the kiosk was stopped is applied at start."""
+    from kiosk.window.bundle_swap import config_dir_at_start
+    fleet = managed_fleet
+    assert config_dir_at_start(fleet.config_dir, fleet.bundle_dir) == fleet.config_dir  # nothing yet
+    edit_calendar(fleet, [VISIT])
+    assert fleet.checkin() and staged_version(fleet.bundle_dir) == 2
+    directory = config_dir_at_start(fleet.config_dir, fleet.bundle_dir)
+    assert directory == fleet.bundle_dir / "current" and applied_version(fleet.bundle_dir) == 2
+    assert [visit.place for visit in load_config(directory).help.bus_visits] == ["Place du marché"]

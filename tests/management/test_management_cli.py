@@ -66,3 +66,20 @@ def test_without_a_signing_key_the_bundle_endpoint_says_so(fleet_env):
     answer = app.test_client().get("/api/v1/bundle", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 503 and answer.get_json()["ok"] is False
     app.extensions["fleet_engine"].dispose()
+
+
+def test_the_agent_settings_name_the_bundle_paths_or_leave_bundles_off(tmp_path):
+    from kiosk.agent.settings import AgentSettingsError, load_agent_settings
+    base = {"fleet_url": "https://parc.example.org", "asset_tag": "LUCH-001", "commune_insee": "31042",
+            "enrolment_code_file": "/etc/kiosk/enrolment-code"}
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(base))
+    assert load_agent_settings(path).bundle_public_key is None  # no key: the agent pulls no bundles
+    path.write_text(yaml.safe_dump({**base, "bundle_public_key": "/etc/kiosk/fleet-bundles.pub",
+                                    "bundle_dir": "/var/lib/kiosk/bundles", "config_dir": "/etc/kiosk"}))
+    settings = load_agent_settings(path)
+    assert settings.bundle_public_key == Path("/etc/kiosk/fleet-bundles.pub")
+    path.write_text(yaml.safe_dump({**base, "bundle_public_key": "fleet-bundles.pub"}))
+    with pytest.raises(AgentSettingsError) as refused:
+        load_agent_settings(path)
+    assert "bundle_public_key : il faut un chemin absolu" in str(refused.value.problems[0])

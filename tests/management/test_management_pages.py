@@ -78,3 +78,29 @@ def test_the_configuration_page_lists_each_commune_with_its_version_in_force(man
     page = staff.get("/tableau/configuration").get_data(as_text=True)
     assert "Bagnères-de-Luchon (31042)" in page and "<td>1</td>" in page
     assert 'aria-current="page">Configuration</a>' in page
+
+
+HOURS = f"/tableau/communes/{LUCHON}/horaires"
+
+
+def test_a_commune_account_changes_its_own_opening_hours_and_the_kiosk_gets_them(managed_fleet):
+    from kiosk.config import load_config
+    from kiosk.agent.bundles import active_config_dir
+    fleet = managed_fleet
+    assert fleet.checkin()
+    apply_staged(fleet.bundle_dir)
+    commune = fleet.staff("commune")
+    token = csrf_token(commune.get(HOURS).get_data(as_text=True))
+    wrong = commune.post(HOURS, data={"csrf_token": token, "mo": "09:00-12:00, 14h-17h"})
+    assert wrong.status_code == 400
+    assert "Lundi, plage 2 : plage horaire invalide « 14h-17h »" in wrong.get_data(as_text=True)
+    answer = commune.post(HOURS, data={"csrf_token": token, "mo": "08:30-12:00, 13:30-18:00", "sa": "09:00-12:00"})
+    assert answer.status_code == 302
+    assert fleet.checkin() and staged_version(fleet.bundle_dir) == 2
+    apply_staged(fleet.bundle_dir)
+    hours = load_config(active_config_dir(fleet.bundle_dir, fleet.config_dir)).opening_hours
+    assert hours.mo == ["08:30-12:00", "13:30-18:00"] and hours.sa == ["09:00-12:00"] and hours.tu == []
+    # Nothing else is theirs to change: the bus calendar, the rollback and other communes stay closed.
+    assert commune.get(PAGE).status_code == 403
+    assert commune.post(f"/tableau/communes/{LUCHON}/configuration/1/retour", data={"csrf_token": token}).status_code == 403
+    assert commune.get("/tableau/communes/65286/horaires").status_code == 404

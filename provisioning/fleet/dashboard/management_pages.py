@@ -1,7 +1,7 @@
 """Central management's staff pages (issue 12): a commune's bus calendar (edited with the kiosk's own
 models and French messages, published as a new signed bundle version), the version history (who, when,
-what) and rollback to an earlier version. Staff and admins only: a commune account gets a 403 (editing
-its own opening hours is not built yet)."""
+what) and rollback to an earlier version, for staff and admins (a commune account gets a 403); and the
+point's opening hours, which a commune account may change for its own commune (and nothing else)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from provisioning.fleet import management
-from provisioning.fleet.accounts.access import FLEET_ROLES, engine, requires
+from kiosk.config.models import DAYS
+from provisioning.fleet.accounts.access import ALL_ROLES, FLEET_ROLES, check_commune, engine, requires
 from provisioning.fleet.accounts.access import db
 from provisioning.fleet.store.schema import communes
 
@@ -83,6 +84,46 @@ def bus_calendar(insee: str):
     return render_template("management/bus_calendar.html", insee=insee, commune_name=name, form=form,
                            rows=rows + [dict.fromkeys(FIELDS, "")] * EMPTY_ROWS, problems=problems,
                            history=history), 400 if problems else 200
+
+
+DAY_NAMES = {"mo": "Lundi", "tu": "Mardi", "we": "Mercredi", "th": "Jeudi", "fr": "Vendredi", "sa": "Samedi",
+             "su": "Dimanche"}
+
+
+@blueprint.route("/communes/<insee>/horaires", methods=["GET", "POST"])
+@requires(*ALL_ROLES)
+def opening_hours(insee: str):
+    """The point's opening hours: the one thing a commune account may change, for its own commune only."""
+    check_commune(insee)
+    name = _commune_name(insee)
+    form = CsrfForm()
+    problems: list[str] = []
+    hours = management.opening_hours(engine(), insee)
+    typed = {day: ", ".join((hours or {}).get(day, [])) for day in DAYS}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        typed = {day: (request.form.get(day) or "").strip()[:200] for day in DAYS}
+        wanted = {day: [part.strip() for part in text.split(",") if part.strip()] for day, text in typed.items()}
+        try:
+            version = management.set_opening_hours(engine(), insee, wanted, current_user.username, time.time())
+        except management.ManagementError as error:
+            problems = [_french_day(problem) for problem in error.problems]
+        else:
+            flash(f"Horaires enregistrés : version {version}, envoyée aux bornes à leur prochaine connexion.")
+            return redirect(url_for("management.opening_hours", insee=insee))
+    return render_template("management/opening_hours.html", insee=insee, commune_name=name, form=form,
+                           typed=typed, day_names=DAY_NAMES, published=hours is not None,
+                           problems=problems), 400 if problems else 200
+
+
+def _french_day(problem: str) -> str:
+    """"mo.0 : plage horaire invalide …" said with the day's name: "Lundi, plage 1 : …"."""
+    where, _, message = problem.partition(" : ")
+    day, _, index = where.partition(".")
+    if day in DAY_NAMES and index.isdigit():
+        return f"{DAY_NAMES[day]}, plage {int(index) + 1} : {message}"
+    return problem
 
 
 @blueprint.post("/communes/<insee>/configuration/<int:version>/retour")
