@@ -30,6 +30,7 @@ from kiosk.window.chrome import Notice, Toolbar, install_css  # noqa: E402
 from kiosk.documents.folder import SessionDocuments  # noqa: E402
 from kiosk.window.ending import Ending  # noqa: E402
 from kiosk.window.failures import failure_cause, is_pdf_response, server_error_status, unreachable_page  # noqa: E402
+from kiosk.window.heap import release_freed_memory  # noqa: E402
 from kiosk.window.help_overlay import HelpOverlay  # noqa: E402
 from kiosk.window.memory import machine_memory_mb, web_process_limit_mb  # noqa: E402
 from kiosk.window.panels import DocumentPicker, IdleQuestion, MoreActions  # noqa: E402
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 INPUT_EVENTS = {Gdk.EventType.KEY_PRESS, Gdk.EventType.BUTTON_PRESS, Gdk.EventType.MOTION_NOTIFY,
                 Gdk.EventType.SCROLL, Gdk.EventType.TOUCH_BEGIN}
 TILE_PATH = re.compile(r"^/ouvrir/([a-z0-9][a-z0-9-]{0,62})$")
+RELEASE_AFTER_HOME_MS = 1000  # the shell's first requests answered: then give start-up's freed memory back (heap.py)
 
 
 def _cover_the_page(overlay, _child, area) -> bool:
@@ -335,6 +337,11 @@ class KioskWindow:
             if not self._home_shown_once:  # the kiosk's ready event: the journal's time of this line
                 self._home_shown_once = True
                 print("Accueil affiché.", flush=True)
+                GLib.timeout_add(RELEASE_AFTER_HOME_MS, self._release_start_up_memory)
+
+    def _release_start_up_memory(self) -> bool:
+        release_freed_memory()
+        return False
 
     def _leave_farewell(self, view) -> bool:
         """After the session-ended page, the home, replacing it in the history ("Retour" leads nowhere)."""

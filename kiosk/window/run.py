@@ -56,6 +56,11 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
     """Run the kiosk until stopped; ``on_show(kiosk)`` is called once the window is shown (benchmark);
     ``bundle_dir``: where the agent stages configuration bundles, applied between sessions."""
     settings = settings or WindowSettings()
+    # Window-only (issue 17): the few French words the shell formats with are read from Babel, then
+    # Babel's data is dropped, before GTK, WebKit and the shell allocate and reuse that memory.
+    from kiosk.window.babel_memory import keep_only_french_words
+
+    keep_only_french_words()
     import gi
 
     gi.require_version("Gtk", "3.0")
