@@ -28,6 +28,7 @@ BATCH_SIZE = 500
 MIN_SERVER_INTERVAL_S = 60
 MAX_SERVER_INTERVAL_S = 86400
 RECORD_INDEX = re.compile(r"^/records/(\d+)(/|$)")
+CALLBACK_MAX_AGE_S = 14 * 86400  # an undelivered call-back request is deleted from the kiosk after this
 
 
 class Agent:
@@ -73,6 +74,8 @@ class Agent:
             log.error("could not read window events from %s: %s", self.settings.events_dir, error)
         try:
             self.callback_drop.take(self.spool.add_callback)
+            if self.spool.forget_callbacks_before(now - CALLBACK_MAX_AGE_S):
+                log.warning("undelivered call-back requests older than %d days were deleted", CALLBACK_MAX_AGE_S // 86400)
         except OSError as error:
             log.error("could not read call-back requests from %s: %s", self.callback_drop.directory, error)
         self.spool.add_health(now, self.health.collect())

@@ -180,6 +180,14 @@ class Spool:
         self.db.execute("DELETE FROM callbacks WHERE request_id = ?", (request_id,))
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def forget_callbacks_before(self, oldest: float) -> int:
+        """Delete requests made before ``oldest`` that never reached the server (a mediator cannot call
+        back weeks later, and a resident's number must not wait on the kiosk forever)."""
+        removed = self.db.execute("DELETE FROM callbacks WHERE at < ?", (oldest,)).rowcount
+        if removed:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+
     # -- uploading ---------------------------------------------------------------------------------
     def next_batch(self, limit: int) -> list[dict]:
         """The oldest records, marked as offered (they will never be merged from now on)."""

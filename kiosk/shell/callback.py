@@ -18,7 +18,7 @@ from kiosk.shell.callback_form import FIELD_LABELS, CallbackForm, slots
 from kiosk.shell.state import shell_state
 
 log = logging.getLogger(__name__)
-blueprint = Blueprint("callback", __name__, static_folder="static/callback", static_url_path="/static/rappel")
+blueprint = Blueprint("callback", __name__)
 
 
 def _same_origin() -> bool:

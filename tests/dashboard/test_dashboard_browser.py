@@ -86,8 +86,10 @@ def test_no_serious_accessibility_violation_on_any_page(page, dashboard_url, fre
     found = {}
     if violations := blocking_violations(axe, page):
         found["/connexion"] = violations
+    from test_callbacks import deliver
+    deliver(fresh_sqlite)  # the call-back inbox with one request and its form
     log_in(page, dashboard_url, "admin", fresh_sqlite.passwords["admin"])
-    for path in ("/tableau/", "/tableau/?statut=late", "/tableau/machines/LUCH-001", "/tableau/usage",
+    for path in ("/tableau/rappels", "/tableau/", "/tableau/?statut=late", "/tableau/machines/LUCH-001", "/tableau/usage",
                  "/tableau/usage?par=month", "/tableau/rapport", "/tableau/communes", f"/tableau/communes/{LUCHON}",
                  "/tableau/materiel", "/tableau/exports", "/tableau/alertes", "/tableau/comptes",
                  "/mot-de-passe-oublie", "/tableau/nulle-part"):

@@ -8,7 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["", "services", "services?page=2", "aide", "non-autorise?hote=www.exemple.fr", "session-terminee",
+PAGES = ["", "services", "services?page=2", "aide", "aide/rappel", "non-autorise?hote=www.exemple.fr", "session-terminee",
          "hors-ligne?tuile=impots", "nulle-part", "injoignable?hote=www.impots.gouv.fr&cause=serveur&code=503"]
 TEXT_SIZES = {"100%": "Normal", "200%": "Le plus grand"}  # the shell's own setting (display.py)
 BLOCKING = {"minor", "moderate", "serious", "critical"}  # every impact axe reports
