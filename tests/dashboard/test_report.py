@@ -121,3 +121,24 @@ def test_a_long_report_puts_the_figures_first_and_each_commune_in_an_annex_with_
     row = next(line for line in listed if "Commune-d-essai-149" in line)
     assert row.split()[1:4] == ["10149", "0", "159"], row  # INSEE, machines, sessions this year
     assert any(f"Le détail de chaque commune est en annexe, page {annex[0]}." in text for text in texts[:2])
+
+
+def test_the_pdf_listing_aligns_every_column_and_cuts_only_names_longer_than_frances_longest():
+    from provisioning.fleet.dashboard.figures import FigureTable
+    from provisioning.fleet.exports.pdf_listing import FIRST_COLUMN_MAX, LARGEST_PT, listing
+    headers = ["Commune", "Code INSEE", "Ordinateurs", "Sessions 2026", "Sessions 2025", "Évolution (%)",
+               "Pages imprimées", "Disponibilité (%)"]
+    longest = "Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson"  # France's longest name: 45 characters
+    table = FigureTable("t", "Chaque commune", headers, [
+        ["Lourdes", LOURDES, 3, 4242, 2000, 112.1, 4242, 85.25],
+        [longest, "51522", 1, 2, 0, None, 12, None],
+        ["X" * 60, "99999", 12, 12345, 12000, 2.9, 7, 100.0]], frozenset({3, 4, 6}))
+    result = listing(table)
+    header = result.header.splitlines()
+    assert header[-1].startswith("Commune ") and "INSEE" in header[-1] and any("Disponi-" in line for line in header)
+    assert [row[:FIRST_COLUMN_MAX].rstrip() for row in result.rows] == ["Lourdes", longest, "X" * 44 + "…"]
+    assert len({len(line) for line in header[-1:] + result.rows}) == 1  # right-aligned: every line ends together
+    assert [cell for cell in result.rows[0].split(" ") if cell][1:] == [LOURDES, "3", "4" + NNBSP + "242", "2" + NNBSP + "000", "112,1",
+                                          "4" + NNBSP + "242", "85,2"]
+    assert "< 5" in result.rows[1] and result.rows[1].endswith("—")  # small counts hidden as on the page
+    assert 6 <= result.font_size_pt < LARGEST_PT  # 45-character names: a smaller type to fit the page
