@@ -1,11 +1,12 @@
-"""A long table of the report's PDF (every commune of a national fleet: 3,000 rows) as a listing: one cell
-per row holding the row's values in aligned columns of a monospaced font, under a header row that the PDF
+"""A long table of the report's PDF (every commune of a national fleet: 3,000 rows) as a listing: the rows'
+values in aligned columns of a monospaced font, one table cell per group of :data:`GROUP` rows (shaded
+every other group, a classic aid to follow a line across a long listing), under a header row that the PDF
 repeats at the top of each page (a ``thead``).
 
 Why: WeasyPrint lays out each table cell as its own block (about 1.3 ms a cell on the project's
-machines): 3,000 communes × 8 cells took 35 to 45 s of CPU, beyond the server's request timeout; one cell
-per row takes a sixth of that (bench/report_pdf.py). The values are the page's own (``FigureTable.cells``:
-French numbers, « < 5 »), so the listing says exactly what the CSV and the page say.
+machines): 3,000 communes × 8 cells took 35 to 45 s of CPU, beyond the server's request timeout (30 s);
+one cell per five communes takes a sixth of that (bench/report_pdf.py). The values are the page's own
+(``FigureTable.cells``: French numbers, « < 5 »), so the listing says exactly what the CSV and the page say.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from provisioning.fleet.dashboard.figures import FigureTable
 
 GAP = "  "
+GROUP = 5
 FIRST_COLUMN_MAX = 45  # France's longest commune name; a longer text is cut with « … »
 NUMBER_COLUMN_MIN = 9  # "Sessions", "Évolution", "imprimées" whole
 # The page's text width (A4, 16 mm margins: 178 mm = 504 pt), DejaVu Sans Mono's advance (0.602 em) and
@@ -31,6 +33,7 @@ class Listing:
     header: str  # its lines, as wide as the rows
     rows: list[str]
     font_size_pt: float
+    group: int = GROUP
 
 
 def _hyphenated(word: str, width: int) -> list[str]:
