@@ -11,6 +11,14 @@ Prints ONE JSON line: {"sizes": [{"communes": N, "pdf_s": .., "page_s": .., "pdf
 "pdf_bytes": .., "pdf_pages": .., "bytes_per_commune": .., "communes_per_page": ..}, ...], "max_rss_mb": ..}
 (cpu: the request's CPU time in the bench's own process; rss: the process's peak, after the largest size).
 Usage: python bench/report_pdf.py [--communes 300,3000] [--samples 3]
+
+Figures (2026-11-28, 2 shared cores under load 6-8, WeasyPrint 70; CPU is the steadier figure):
+- before (every commune as an 8-cell table row, after the key figures; main at 2f73c4f, 1 sample):
+  300 communes 4.65 s CPU (6.2 s wall), 12 pages, 66 KB; 3,000 communes 45.4 s CPU (67 s wall), 97 pages,
+  452 KB, 559 MB peak: beyond gunicorn's 30 s timeout (fleet_server__gunicorn_timeout_s).
+- after (the annex as a listing, one cell per five communes, header repeated on each page; 3 samples):
+  300 communes 1.31 s CPU (3.6 s wall), 8 pages, 46 KB; 3,000 communes 6.6 s CPU (12.2 s wall), 44 pages,
+  174 KB, 194 MB peak.
 """
 
 from __future__ import annotations
