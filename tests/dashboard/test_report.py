@@ -82,3 +82,63 @@ def test_the_report_csv_per_commune_compares_with_last_year(report_fleet):
     rows = {row[1]: row for row in csv.reader(io.StringIO(text), delimiter=";")}
     assert rows[LOURDES][3:6] == ["4242", "2000", "112,1"]  # +112.1 %, with a French decimal comma
     assert rows[LUCHON][4] == "< 5" and rows[LUCHON][5] == ""  # no evolution computed from a hidden count
+
+
+def test_a_long_report_puts_the_figures_first_and_each_commune_in_an_annex_with_its_header_on_each_page(
+        report_fleet, tmp_path, artifacts_dir):
+    """150 more communes: the key figures and the comparison open the document; the communes follow in an
+    annex of several pages, each starting with the listing's header and numbered « page N sur M »."""
+    from provisioning.fleet.store.schema import communes
+    from provisioning.fleet.store.staff_schema import usage_commune_monthly
+    added = [(f"{10000 + index:05d}", f"Commune-d-essai-{index:03d}", 10 + index) for index in range(150)]
+    with report_fleet.app.extensions["fleet_engine"].begin() as conn:
+        conn.execute(communes.insert(), [{"insee": insee, "name": name, "expected_interval_s": 3600, "created_at": 0}
+                                         for insee, name, _ in added])
+        conn.execute(usage_commune_monthly.insert(), [
+            {"metric": "sessions", "month": today()[:7], "commune_insee": insee, "key": "", "count": sessions}
+            for insee, _, sessions in added])
+    pdf = report_fleet.client("staff").get("/tableau/export/rapport.pdf").data
+    pdf_text(pdf, tmp_path, artifacts_dir, "report-pdf-long")
+    source = tmp_path / "report-pdf-long.pdf"
+    pages = int(next(line.split()[1] for line in subprocess.run(["pdfinfo", str(source)], capture_output=True,
+                                                                  text=True, check=True).stdout.splitlines()
+                     if line.startswith("Pages:")))
+
+    def page(number: int) -> str:
+        return subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number), str(source), "-"],
+                              capture_output=True, text=True, check=True).stdout.replace(NNBSP, " ").replace(NBSP, " ")
+
+    texts = [page(number) for number in range(1, pages + 1)]
+    assert "Comparaison avec l" in texts[0] and "Commune-d-essai" not in texts[0]
+    annex = [number for number, text in enumerate(texts, 1) if "Commune-d-essai" in text]
+    assert len(annex) >= 2, pages
+    for number in annex:
+        header = next(line for line in texts[number - 1].splitlines() if line.lstrip().startswith("Commune "))
+        assert "INSEE" in header and "imprimées" in texts[number - 1], texts[number - 1][:600]
+        assert f"page {number} sur {pages}" in texts[number - 1]
+    listed = [line for text in texts for line in text.splitlines() if "Commune-d-essai-" in line]
+    assert len(listed) == 150  # each commune once, on one line with its figures
+    row = next(line for line in listed if "Commune-d-essai-149" in line)
+    assert row.split()[1:4] == ["10149", "0", "159"], row  # INSEE, machines, sessions this year
+    assert any(f"Le détail de chaque commune est en annexe, page {annex[0]}." in text for text in texts[:2])
+
+
+def test_the_pdf_listing_aligns_every_column_and_cuts_only_names_longer_than_frances_longest():
+    from provisioning.fleet.dashboard.figures import FigureTable
+    from provisioning.fleet.exports.pdf_listing import FIRST_COLUMN_MAX, LARGEST_PT, listing
+    headers = ["Commune", "Code INSEE", "Ordinateurs", "Sessions 2026", "Sessions 2025", "Évolution (%)",
+               "Pages imprimées", "Disponibilité (%)"]
+    longest = "Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson"  # France's longest name: 45 characters
+    table = FigureTable("t", "Chaque commune", headers, [
+        ["Lourdes", LOURDES, 3, 4242, 2000, 112.1, 4242, 85.25],
+        [longest, "51522", 1, 2, 0, None, 12, None],
+        ["X" * 60, "99999", 12, 12345, 12000, 2.9, 7, 100.0]], frozenset({3, 4, 6}))
+    result = listing(table)
+    header = result.header.splitlines()
+    assert header[-1].startswith("Commune ") and "INSEE" in header[-1] and any("Disponi-" in line for line in header)
+    assert [row[:FIRST_COLUMN_MAX].rstrip() for row in result.rows] == ["Lourdes", longest, "X" * 44 + "…"]
+    assert len({len(line) for line in header[-1:] + result.rows}) == 1  # right-aligned: every line ends together
+    assert [cell for cell in result.rows[0].split(" ") if cell][1:] == [LOURDES, "3", "4" + NNBSP + "242", "2" + NNBSP + "000", "112,1",
+                                          "4" + NNBSP + "242", "85,2"]
+    assert "< 5" in result.rows[1] and result.rows[1].endswith("—")  # small counts hidden as on the page
+    assert 6 <= result.font_size_pt < LARGEST_PT  # 45-character names: a smaller type to fit the page

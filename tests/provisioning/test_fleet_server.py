@@ -107,8 +107,13 @@ def test_fleet_server_secrets_are_readable_by_the_service_only(applied):
 def test_fleet_server_boots_with_no_failed_unit_and_its_timers(server):
     failed = server.run("systemctl", "list-units", "--state=failed", "--no-legend", "--plain").stdout.strip()
     assert failed == "", failed
-    for unit in ("fleet-server.service", "nginx.service", "fleet-server-prune.timer", "fleet-server-backup.timer"):
+    for unit in ("fleet-server.service", "nginx.service", "fleet-server-prune.timer", "fleet-server-backup.timer",
+                 "fleet-server-followup.timer"):
         assert server.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active", unit
+        assert server.run("systemctl", "is-enabled", unit, check=False).stdout.strip() == "enabled", unit
+    followup = server.run("systemctl", "show", "--property=Persistent", "--property=TimersCalendar",
+                          "fleet-server-followup.timer").stdout
+    assert "Persistent=yes" in followup and "OnCalendar=*-*-* *:00/15:00" in followup, followup
     server.run("systemctl", "start", "fleet-server-prune.service")
     assert server.run("systemctl", "show", "--property=Result", "--value",
                       "fleet-server-prune.service").stdout.strip() == "success"
@@ -141,6 +146,38 @@ def test_fleet_server_api_and_dashboard_answer_through_nginx_over_tls(server, ap
 
     plain = client(server, applied.certificate, "plain", "/api/v1/ping")
     assert plain["status"] == 301 and plain["headers"]["location"] == f"https://{SERVER_NAME}/api/v1/ping"
+
+
+def test_fleet_server_followup_records_todays_statuses_as_its_user(server, applied):
+    """`fleet suivi`, as its timer starts it: today's status of each machine lands in the store (the machine
+    page's timeline, the report's availability), run by the server's user in the same sandbox."""
+    token = enrol(server, applied.certificate, "AB-0003")
+    assert client(server, applied.certificate, "checkin", token, "1")["status"] == 200
+    server.run("systemctl", "start", "fleet-server-followup.service", timeout=180)
+    assert server.run("systemctl", "show", "--property=Result", "--value",
+                      "fleet-server-followup.service").stdout.strip() == "success"
+    journal = server.run("journalctl", "--no-pager", "-o", "cat", "-u", "fleet-server-followup.service").stdout
+    assert "État du jour relevé" in journal, journal
+    today = server.run("date", "-u", "+%F").stdout.strip()
+    statuses = json.loads(server.run("python3", "-c", STATUSES_OF_THE_DAY, today).stdout)
+    assert statuses["AB-0003"] == "online", statuses
+    assert statuses["availability"] and all(recorded > 0 for _, recorded in statuses["availability"]), statuses
+    report = server.run("systemd-analyze", "security", "fleet-server-followup.service", check=False).stdout
+    exposure = float(report.rsplit("Overall exposure level for fleet-server-followup.service:", 1)[1].split()[0])
+    assert exposure <= 2.5, report
+    owner = server.run("systemctl", "show", "--property=User", "--value", "fleet-server-followup.service").stdout
+    assert owner.strip() == "fleet-server"
+
+
+# Read inside the booted server, from the store's file (read-only): the day's statuses and the month's sums.
+STATUSES_OF_THE_DAY = """
+import json, sqlite3, sys
+db = sqlite3.connect("file:/var/lib/fleet-server/fleet.db?mode=ro", uri=True)
+found = dict(db.execute("SELECT asset_tag, status FROM dash_machine_status_days WHERE day = ?", (sys.argv[1],)))
+found["availability"] = db.execute("SELECT available, recorded FROM dash_availability_monthly WHERE month = ?",
+                                   (sys.argv[1][:7],)).fetchall()
+print(json.dumps(found))
+"""
 
 
 def test_fleet_server_nginx_refuses_bodies_above_the_apps_limit_in_the_apis_shape(server, applied):

@@ -79,8 +79,9 @@ def report_csv(name: str):
 def report_pdf():
     """The yearly report as a PDF the association can send as it is (WeasyPrint)."""
     from provisioning.fleet.exports.pdf import html_to_pdf
+    from provisioning.fleet.exports.pdf_listing import listing
     context = report_context()
-    html = render_template("dashboard/report_pdf.html", **context)
+    html = render_template("dashboard/report_pdf.html", annex=listing(context["figures"]["communes"]), **context)
     scope = f"-{context['params']['commune']}" if context["params"]["commune"] else ""
     response = Response(html_to_pdf(html), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="rapport-{context["params"]["year"]}{scope}.pdf"'
