@@ -96,26 +96,33 @@ class FleetClient:
             self.connection.close()
             self.connection = None
 
-    def post(self, path: str, document: dict, token: str | None = None) -> Answer:
-        body = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=6)
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "User-Agent": self.user_agent}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+    def _exchange(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None,
+                  max_bytes: int | None = None) -> tuple[int, dict[str, str], bytes]:
+        """One request on the kept connection: status, headers (lower-case names) and the body, at most
+        ``max_bytes`` + 1 bytes of it when given (a longer one is cut, and the connection dropped)."""
         try:
             connection = self._connection()
-            connection.request("POST", self.prefix + path, body=body, headers=headers)
+            connection.request(method, self.prefix + path, body=body, headers=headers)
             response = connection.getresponse()
             if isinstance(connection, ResumingHTTPSConnection):
                 self.tls_session = connection.latest_session() or self.tls_session
-            raw = response.read()
-            status = response.status
-            if response.will_close:
+            raw = response.read() if max_bytes is None else response.read(max_bytes + 1)
+            status, answer_headers = response.status, {name.lower(): value for name, value in response.getheaders()}
+            if response.will_close or (max_bytes is not None and len(raw) > max_bytes):
                 self.close()
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise ServerUnreachable(f"{type(error).__name__}: {error}") from None
         if status >= 500 or status in (408, 429):
             raise ServerUnreachable(f"HTTP {status}")
+        return status, answer_headers, raw
+
+    def post(self, path: str, document: dict, token: str | None = None) -> Answer:
+        body = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=6)
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "User-Agent": self.user_agent}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        status, _headers, raw = self._exchange("POST", path, headers, body)
         try:
             parsed = json.loads(raw)
         except ValueError:
@@ -127,22 +134,7 @@ class FleetClient:
         """A GET with the device token: status, headers (lower-case names) and at most ``max_bytes`` of body
         (a longer one comes back cut, which the caller's checks refuse)."""
         headers = {"User-Agent": self.user_agent, "Authorization": f"Bearer {token}", **(headers or {})}
-        try:
-            connection = self._connection()
-            connection.request("GET", self.prefix + path, headers=headers)
-            response = connection.getresponse()
-            if isinstance(connection, ResumingHTTPSConnection):
-                self.tls_session = connection.latest_session() or self.tls_session
-            raw = response.read(max_bytes + 1)
-            status, answer_headers = response.status, {name.lower(): value for name, value in response.getheaders()}
-            if response.will_close or len(raw) > max_bytes:
-                self.close()
-        except (OSError, http.client.HTTPException) as error:
-            self.close()
-            raise ServerUnreachable(f"{type(error).__name__}: {error}") from None
-        if status >= 500 or status in (408, 429):
-            raise ServerUnreachable(f"HTTP {status}")
-        return status, answer_headers, raw
+        return self._exchange("GET", path, headers, max_bytes=max_bytes)
 
     def enrol(self, code: str, asset_tag: str, commune_insee: str) -> Answer:
         return self.post(ENROL_PATH, {"protocol": PROTOCOL_VERSION, "code": code, "asset_tag": asset_tag,

@@ -6,7 +6,6 @@ bundle, and a real kiosk agent enrolled through the API with the installed confi
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 from postgres_schemas import migrated_store
+
+from tests.dashboard.dashboard_helpers import csrf_token
 
 REPO = Path(__file__).resolve().parents[2]
 LUCHON = "31042"
@@ -49,13 +50,6 @@ class ManagedFleet:
                                                  "password": self.passwords[role]})
         assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
         return client
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 def installed_config(directory: Path) -> Path:
