@@ -142,3 +142,29 @@ def test_the_pdf_listing_aligns_every_column_and_cuts_only_names_longer_than_fra
                                           "4" + NNBSP + "242", "85,2"]
     assert "< 5" in result.rows[1] and result.rows[1].endswith("—")  # small counts hidden as on the page
     assert 6 <= result.font_size_pt < LARGEST_PT  # 45-character names: a smaller type to fit the page
+
+
+def test_the_page_ranks_the_most_active_communes_in_the_database_as_the_full_table_would(fresh):
+    """The page reads only its 50 communes (a national fleet has thousands): the same 50 rows, same figures,
+    same order, as ranking the whole table — ties broken by INSEE code, communes with machines but no
+    session last; and a small fleet is read whole, as before."""
+    from provisioning.fleet.dashboard import report_queries
+    from provisioning.fleet.store.schema import communes
+    from provisioning.fleet.store.staff_schema import usage_commune_monthly
+    year = int(today()[:4])
+    engine = fresh.app.extensions["fleet_engine"]
+    with engine.connect() as conn:
+        small = report_queries.by_commune(conn, year, None)
+        assert report_queries.most_active_by_commune(conn, year, None, 50) == report_queries.most_active(small, 50)
+    added = [(f"{20000 + index:05d}", f"Essai-{index:03d}", 7 + index % 9) for index in range(80)]  # many ties
+    with engine.begin() as conn:
+        conn.execute(communes.insert(), [{"insee": insee, "name": name, "expected_interval_s": 3600, "created_at": 0}
+                                         for insee, name, _ in added])
+        conn.execute(usage_commune_monthly.insert(), [
+            {"metric": metric, "month": today()[:7], "commune_insee": insee, "key": "", "count": count}
+            for insee, _, sessions in added for metric, count in (("sessions", sessions), ("pages_printed", 3))])
+    with engine.connect() as conn:
+        full = report_queries.most_active(report_queries.by_commune(conn, year, None), 50)
+        page = report_queries.most_active_by_commune(conn, year, None, 50)
+    assert len(page.rows) == 50 and page.rows == full.rows and page.title == full.title
+    assert page.headers == full.headers

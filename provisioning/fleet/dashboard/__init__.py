@@ -17,7 +17,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import generate_csrf
 
 from provisioning.fleet.accounts.access import EXTENSION, close_db, engine
-from provisioning.fleet.dashboard import french
+from provisioning.fleet.dashboard import commune_picker, french
 
 SESSION_LIFETIME = dt.timedelta(hours=8)
 ERROR_MESSAGES = {
@@ -96,5 +96,6 @@ def init_app(app: Flask) -> None:
     for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, _error_page)
     french.init_app(app)  # the French figures' filters (dashboard/french.py)
+    commune_picker.init_app(app)  # commune_options(): the pages' commune picker
     app.jinja_env.globals["csrf_token"] = generate_csrf  # for the plain log-out form of every page
 

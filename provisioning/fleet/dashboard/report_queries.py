@@ -21,26 +21,30 @@ def _months(year: int) -> list[str]:
     return [f"{year:04d}-{month:02d}" for month in range(1, 13)]
 
 
-def _per_commune(conn, year: int, commune: str | None) -> dict[tuple[str, str, str], int]:
+def _per_commune(conn, year: int, commune: str | None, only: list[str] | None = None) -> dict[tuple[str, str, str], int]:
     """(commune, metric, year) → total of sessions and printed pages over ``year`` and the year before,
-    from the monthly counters (communes × 24 months, one statement)."""
+    from the monthly counters (communes × 24 months, one statement); ``only`` these communes when given."""
     wanted_year = sa.func.substr(usage.c.month, 1, 4)
     statement = sa.select(usage.c.commune_insee, usage.c.metric, wanted_year, sa.func.sum(usage.c.count)).where(
         usage.c.metric.in_(("sessions", "pages_printed")), usage.c.month.in_(_months(year - 1) + _months(year))
     ).group_by(usage.c.commune_insee, usage.c.metric, wanted_year)
     if commune:
         statement = statement.where(usage.c.commune_insee == commune)
+    if only is not None:
+        statement = statement.where(usage.c.commune_insee.in_(only))
     return {(insee, metric, period): int(total) for insee, metric, period, total in conn.execute(statement)}
 
 
-def availability(conn, year: int, commune: str | None) -> dict[str, tuple[int, int]]:
+def availability(conn, year: int, commune: str | None, only: list[str] | None = None) -> dict[str, tuple[int, int]]:
     """Commune → (machine-days available, machine-days recorded) over the year, from the monthly sums
-    ``fleet suivi`` keeps with the daily statuses."""
+    ``fleet suivi`` keeps with the daily statuses; ``only`` these communes when given."""
     table = availability_monthly
     statement = sa.select(table.c.commune_insee, sa.func.sum(table.c.available), sa.func.sum(table.c.recorded)).where(
         table.c.month.in_(_months(year))).group_by(table.c.commune_insee)
     if commune:
         statement = statement.where(table.c.commune_insee == commune)
+    if only is not None:
+        statement = statement.where(table.c.commune_insee.in_(only))
     return {insee: (int(up or 0), int(total)) for insee, up, total in conn.execute(statement) if total}
 
 
@@ -49,22 +53,27 @@ def _evolution(now: int, before: int) -> float | None:
     return None if before <= 0 else round(100 * (now - before) / before, 1)
 
 
-def by_commune(conn, year: int, commune: str | None) -> FigureTable:
+def by_commune(conn, year: int, commune: str | None, only: list[str] | None = None) -> FigureTable:
     """One row per commune with machines or activity: sessions this year and last, printed pages,
-    availability. Session and page counts under 5 are written « < 5 » (they could point to a person)."""
-    totals = _per_commune(conn, year, commune)
+    availability; ``only`` these communes when given. Session and page counts under 5 are written
+    « < 5 » (they could point to a person)."""
+    totals = _per_commune(conn, year, commune, only)
     sessions, before, printed = ({insee: count for (insee, metric, period), count in totals.items()
                                   if metric == wanted_metric and period == f"{wanted_year:04d}"}
                                  for wanted_metric, wanted_year in (("sessions", year), ("sessions", year - 1),
                                                                     ("pages_printed", year)))
-    up = availability(conn, year, commune)
+    up = availability(conn, year, commune, only)
     machines = sa.select(devices.c.commune_insee, sa.func.count()).group_by(devices.c.commune_insee)
+    named = sa.select(communes.c.insee, communes.c.name)  # the whole fleet: every commune, no list of codes
     if commune:
         machines = machines.where(devices.c.commune_insee == commune)
+        named = named.where(communes.c.insee == commune)
+    if only is not None:
+        machines = machines.where(devices.c.commune_insee.in_(only))
+        named = named.where(communes.c.insee.in_(only))
     machine_counts = dict(conn.execute(machines).all())
     insees = set(sessions) | set(before) | set(machine_counts)
-    named = sa.select(communes.c.insee, communes.c.name)  # the whole fleet: every commune, no list of codes
-    names = dict(conn.execute(named.where(communes.c.insee == commune) if commune else named).all())
+    names = dict(conn.execute(named).all())
     rows = []
     for insee in sorted(insees, key=lambda code: (names.get(code, code), code)):
         now, then = sessions.get(insee, 0), before.get(insee, 0)
@@ -88,6 +97,25 @@ def most_active(table: FigureTable, limit: int) -> FigureTable:
     return dataclasses.replace(
         table, title=f"{table.title} (les {limit} communes les plus actives ; toutes dans l'export CSV)",
         rows=[row for row in table.rows if id(row) in kept])
+
+
+def most_active_by_commune(conn, year: int, commune: str | None, limit: int) -> FigureTable:
+    """:func:`most_active` of :func:`by_commune`, at the cost of ``limit`` communes, whatever the fleet's size:
+    the database ranks the communes by this year's sessions and only the first ``limit`` are read in full.
+    A fleet where fewer than ``limit`` communes had sessions is read whole (then it is small, and
+    communes with machines but no session yet have their place in the table)."""
+    if commune:
+        return by_commune(conn, year, commune)
+    total = sa.func.sum(usage.c.count)
+    ranked = sa.select(usage.c.commune_insee).where(
+        usage.c.metric == "sessions", usage.c.month.in_(_months(year))
+    ).group_by(usage.c.commune_insee).order_by(total.desc(), usage.c.commune_insee).limit(limit + 1)
+    leaders = [insee for (insee,) in conn.execute(ranked)]
+    if len(leaders) <= limit:
+        return most_active(by_commune(conn, year, None), limit)
+    table = by_commune(conn, year, None, only=leaders[:limit])
+    return dataclasses.replace(
+        table, title=f"{table.title} (les {limit} communes les plus actives ; toutes dans l'export CSV)")
 
 
 def by_category(conn, year: int, commune: str | None, categories: dict[str, str], other: str) -> FigureTable:

@@ -164,14 +164,16 @@ def report_params() -> dict:
             "commune": commune}
 
 
-def report_figures(params: dict) -> dict[str, FigureTable]:
+def report_figures(params: dict, communes_shown: int | None = None) -> dict[str, FigureTable]:
     """Every table of the yearly report (page, CSV and PDF): key figures and their comparison with the
-    previous year, each commune, service categories, month by month, the fleet by stage."""
+    previous year, each commune (only the ``communes_shown`` most active when given: the page), service
+    categories, month by month, the fleet by stage."""
     conn, year, commune = db(), params["year"], params["commune"]
     figures = usage_queries.yearly_report(conn, year, commune)
     previous = usage_queries.yearly_report(conn, year - 1, commune, states=figures["states"], months=False)
     return {"summary": figures["summary"], "comparison": report_queries.comparison(figures["summary"], previous["summary"]),
-            "communes": report_queries.by_commune(conn, year, commune),
+            "communes": (report_queries.by_commune(conn, year, commune) if communes_shown is None
+                         else report_queries.most_active_by_commune(conn, year, commune, communes_shown)),
             "categories": report_queries.by_category(conn, year, commune, tile_categories(catalog_path()),
                                                      OTHER_CATEGORY),
             "monthly": figures["monthly"], "lifecycle": figures["lifecycle"]}
@@ -209,9 +211,9 @@ def css_string(text: str) -> Markup:
     return Markup('"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in text) + '"')
 
 
-def report_context() -> dict:
+def report_context(communes_shown: int | None = None) -> dict:
     params = report_params()
-    figures = report_figures(params)
+    figures = report_figures(params, communes_shown)
     chart = sessions_chart(figures["monthly"])
     figures["monthly"] = for_page(figures["monthly"])
     commune_name = None
@@ -226,9 +228,7 @@ def report_context() -> dict:
 @blueprint.get("/rapport")
 @requires(*ALL_ROLES)
 def report():
-    context = report_context()
-    context["figures"]["communes"] = report_queries.most_active(context["figures"]["communes"], COMMUNES_SHOWN)
-    return render_template("dashboard/report.html", **context)
+    return render_template("dashboard/report.html", **report_context(COMMUNES_SHOWN))
 
 
 def places_table() -> FigureTable:
