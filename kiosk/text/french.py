@@ -121,8 +121,14 @@ def number(value: int | float) -> str:
 
 def plural(count: int, one: str, other: str) -> str:
     """« 1 document », « 0 document », « 2 documents » (CLDR's French plural rule: 0 and 1 are singular)."""
-    word = one if words().plural_form(count) == "one" else other
-    return f"{number(count)}{NBSP}{word}"
+    # A whole number is singular exactly when it is 0 or 1 (CLDR's French « one: i = 0,1 »): said here, as
+    # Babel's rule evaluation costs a millisecond or more for each call (a staff page says « depuis … »
+    # for each of its fifty machines); other numbers (« 1,5 ») still go through the rule.
+    if isinstance(count, int) and not isinstance(count, bool):
+        singular = count in (0, 1)
+    else:
+        singular = words().plural_form(count) == "one"
+    return f"{number(count)}{NBSP}{one if singular else other}"
 
 
 def relative_day(day: dt.date, today: dt.date) -> str:

@@ -168,3 +168,14 @@ def test_the_page_ranks_the_most_active_communes_in_the_database_as_the_full_tab
         page = report_queries.most_active_by_commune(conn, year, None, 50)
     assert len(page.rows) == 50 and page.rows == full.rows and page.title == full.title
     assert page.headers == full.headers
+
+
+def test_the_commune_picker_escapes_names_and_marks_only_the_chosen_commune():
+    from provisioning.fleet.dashboard.commune_picker import commune_options
+    choices = [("31042", "Bagnères-de-Luchon"), ("65286", 'Lourdes "<script>"'), ("65287", "Lourdes-bis")]
+    markup = str(commune_options(choices, "65286"))
+    assert markup.count("<option") == 3 and markup.count(" selected") == 1
+    assert '<option value="65286" selected>Lourdes &#34;&lt;script&gt;&#34; (65286)</option>' in markup
+    assert '<option value="31042">' in str(commune_options(choices, None)) and " selected" not in str(
+        commune_options(choices, None))
+    assert " selected" not in str(commune_options(choices, "99999"))  # a code that is not in the list

@@ -79,3 +79,12 @@ def test_reading_the_words_leaves_babel_s_state_alone():
     assert set(localedata._cache) >= cached and "fr_FR" in localedata._cache
     assert babel_core._global_data is global_data is not None
     assert french.LOCALE.days["format"]["wide"][0] == "lundi"  # the public LOCALE is still Babel's Locale
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 999_999, 1_000_000, 2_000_000, 10 ** 12])
+def test_plural_of_whole_numbers_agrees_with_babel(count):
+    from babel import Locale
+
+    from kiosk.text.french import plural
+    expected = "document" if Locale.parse("fr_FR").plural_form(count) == "one" else "documents"
+    assert plural(count, "document", "documents").endswith("\u00a0" + expected)
