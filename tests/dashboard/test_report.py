@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
+import datetime as dt
 import io
 import subprocess
 
@@ -179,3 +180,37 @@ def test_the_commune_picker_escapes_names_and_marks_only_the_chosen_commune():
     assert '<option value="31042">' in str(commune_options(choices, None)) and " selected" not in str(
         commune_options(choices, None))
     assert " selected" not in str(commune_options(choices, "99999"))  # a code that is not in the list
+
+
+def test_the_usage_page_ranks_its_communes_in_the_database_over_whole_months_and_edge_days(fresh):
+    """Sessions per commune summed by the database from the monthly counters (whole months) and the daily
+    ones (the edges): known totals, the top 50 equal to ranking the whole table (ties by INSEE code), and
+    the title says when communes were left out."""
+    from provisioning.fleet.dashboard import usage_queries
+    from provisioning.fleet.store.schema import communes
+    from provisioning.fleet.store.staff_schema import usage_commune_daily, usage_commune_monthly
+    this_month = dt.date.fromisoformat(today()).replace(day=1)
+    previous = (this_month - dt.timedelta(days=1)).replace(day=1)
+    edge_day = (previous - dt.timedelta(days=3)).isoformat()  # the last days of the month before: an edge
+    added = [(f"{30000 + index:05d}", f"Essai-{index:03d}", 7 + index % 9) for index in range(80)]
+    engine = fresh.app.extensions["fleet_engine"]
+    with engine.begin() as conn:
+        conn.execute(communes.insert(), [{"insee": insee, "name": name, "expected_interval_s": 3600, "created_at": 0}
+                                         for insee, name, _ in added])
+        conn.execute(usage_commune_monthly.insert(), [
+            {"metric": metric, "month": previous.isoformat()[:7], "commune_insee": insee, "key": "", "count": count}
+            for insee, _, sessions in added for metric, count in (("sessions", sessions), ("pages_printed", 2))])
+        conn.execute(usage_commune_daily.insert(), [
+            {"commune_insee": insee, "day": edge_day, "metric": "sessions", "key": "", "count": 100}
+            for insee, _, _ in added[:3]])
+    start, end = edge_day, (this_month - dt.timedelta(days=1)).isoformat()
+    with engine.connect() as conn:
+        everything = usage_queries.by_commune(conn, start, end, None)
+        top = usage_queries.by_commune(conn, start, end, None, limit=50)
+        alone = usage_queries.by_commune(conn, start, end, added[1][0])
+    totals = {row[0]: (row[2], row[3]) for row in everything.rows}
+    assert totals[added[0][0]] == (107, 2) and totals[added[5][0]] == (12, 2)  # an edge day + the month; the month
+    expected = sorted(sorted(everything.rows, key=lambda row: (-row[2], row[0]))[:50], key=lambda row: row[1])
+    assert top.rows == expected and "les 50 communes les plus actives" in top.title
+    assert "plus actives" not in everything.title
+    assert [row[:3] for row in alone.rows] == [[added[1][0], added[1][1], 108]]

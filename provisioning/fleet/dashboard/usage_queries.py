@@ -85,10 +85,10 @@ def whole_months(start: str, end: str, today: str) -> tuple[list[str], list[tupl
 
 def by_commune(conn, start, end, commune, limit: int | None = None) -> FigureTable:
     """Sessions and prints per commune over the period, from the monthly counters for the whole months
-    and the daily ones for the edges; with ``limit``, the communes with the most sessions only."""
+    and the daily ones for the edges; with ``limit``, the communes with the most sessions only. Summed
+    and ranked by the database: one row per commune comes back, and only ``limit`` (+ 1) of them."""
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     months, edges = whole_months(start, end, today)
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     wanted = ("sessions", "pages_printed")
     parts = []
     if months:
@@ -99,19 +99,26 @@ def by_commune(conn, start, end, commune, limit: int | None = None) -> FigureTab
         table = usage_commune_daily
         parts.append(sa.select(table.c.commune_insee, table.c.metric, table.c.count).where(
             table.c.metric.in_(wanted), table.c.day >= low, table.c.day <= high))
-    for part in parts:
-        if commune:
-            part = part.where(part.selected_columns[0] == commune)
-        for insee, metric, count in conn.execute(part):
-            totals[insee][0 if metric == "sessions" else 1] += int(count)
-    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
-    if limit is not None:
+    if commune:
+        parts = [part.where(part.selected_columns[0] == commune) for part in parts]
+    ranked: list[tuple[str, int, int]] = []
+    if parts:
+        counts = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+        sessions = sa.func.sum(sa.case((counts.c.metric == "sessions", counts.c.count), else_=0))
+        printed = sa.func.sum(sa.case((counts.c.metric == "pages_printed", counts.c.count), else_=0))
+        statement = sa.select(counts.c.commune_insee, sessions, printed).group_by(counts.c.commune_insee).order_by(
+            sessions.desc(), counts.c.commune_insee)
+        if limit is not None:
+            statement = statement.limit(limit + 1)  # one more: says whether some were left out
+        ranked = [(insee, int(now or 0), int(pages or 0)) for insee, now, pages in conn.execute(statement)]
+    cut = limit is not None and len(ranked) > limit
+    if cut:
         ranked = ranked[:limit]
     names = dict(conn.execute(sa.select(communes.c.insee, communes.c.name).where(
-        communes.c.insee.in_([insee for insee, _ in ranked]))).all()) if ranked else {}
-    rows = sorted(([insee, names.get(insee, insee), *counts] for insee, counts in ranked), key=lambda row: row[1])
-    title = "Sessions par commune" if limit is None or len(totals) <= limit else \
-        f"Sessions par commune (les {limit} communes les plus actives ; toutes dans l'export CSV)"
+        communes.c.insee.in_([insee for insee, _, _ in ranked]))).all()) if ranked else {}
+    rows = sorted(([insee, names.get(insee, insee), now, pages] for insee, now, pages in ranked), key=lambda row: row[1])
+    title = f"Sessions par commune (les {limit} communes les plus actives ; toutes dans l'export CSV)" if cut \
+        else "Sessions par commune"
     return FigureTable("sessions-par-commune", title,
                        ["Code INSEE", "Commune", "Sessions", "Pages imprimées"], rows, frozenset({2, 3}))
 
