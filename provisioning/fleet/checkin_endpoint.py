@@ -21,6 +21,7 @@ from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
 from provisioning.fleet import management
 from provisioning.fleet.store import ingest
+from provisioning.fleet.store.engine import HeldConnections
 from provisioning.fleet.body import read_json
 from provisioning.fleet.errors import ApiError, error_document
 from provisioning.fleet.secrets_hashing import digest
@@ -41,12 +42,13 @@ def bearer_token(environ: dict) -> str:
 
 
 def handle_checkin(environ: dict, settings: Settings, engine: Engine,
-                   known_tokens: ingest.KnownTokens | None = None) -> dict:
+                   known_tokens: ingest.KnownTokens | None = None, held: HeldConnections | None = None) -> dict:
     """The answer to a check-in, or an :class:`ApiError` (nothing stored)."""
     token = bearer_token(environ)
     token_digest = digest(token)
     auth = known_tokens.get(token_digest) if known_tokens is not None else None
-    connection = engine.raw_connection()
+    kept = held.get() if held is not None else None
+    connection = kept or engine.raw_connection()
     try:
         if auth is None:
             auth = ingest.authenticate_on(connection, engine.dialect.name, token, token_digest)
@@ -68,8 +70,15 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
             bundle_version = management.latest_for_device_on(connection, engine.dialect.name, auth.device_id)
             if bundle_version is not None:
                 answer = {**answer, "bundle_version": bundle_version}
+    except ApiError:
+        raise  # refused before or inside a transaction that was rolled back: the connection is clean
+    except BaseException:
+        if kept is not None:
+            held.discard()
+        raise
     finally:
-        connection.close()
+        if kept is None:
+            connection.close()
     return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,
             "config_version": settings.config_version, "server_time": now}
 
@@ -82,13 +91,15 @@ class CheckinEndpoint:
         self.settings = settings
         self.engine = engine
         self.known_tokens = ingest.KnownTokens()
+        self.held_connections = HeldConnections(engine)
 
     def __call__(self, environ: dict, start_response):
         if environ.get("PATH_INFO") != CHECKIN_PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
         status = 200
         try:
-            document = handle_checkin(environ, self.settings, self.engine, self.known_tokens)
+            document = handle_checkin(environ, self.settings, self.engine, self.known_tokens,
+                                      self.held_connections)
         except ApiError as error:
             status, document = error.status, error_document(error.status, error.error, error.errors)
         except Exception:

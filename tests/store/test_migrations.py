@@ -161,3 +161,40 @@ def test_revision_0007_backfills_the_late_deadline_and_the_monthly_usage_then_ke
             assert "dash_usage_commune_monthly" not in inspector.get_table_names()
             with engine.connect() as conn:
                 assert conn.exec_driver_sql("SELECT COUNT(*) FROM devices").scalar_one() == 4
+
+
+CHECKIN_SETS_LATE_AT = "0012"  # the revision after which SQLite's trigger leaves a set late_at alone
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_check_in_sets_the_deadline_itself_and_other_writers_still_get_it_computed(kind, tmp_path):
+    """At head, the check-in's own UPDATE (hot_sql) sets late_at, and the trigger leaves it; an UPDATE of
+    last_seen_at that does not set late_at still gets it computed. Downgraded to before the revision,
+    both writers still end with the right deadline (the old trigger writes it in every case)."""
+    from provisioning.fleet.store import hot_sql
+
+    def check_both_writers(engine, last_seen: float, rows_written_by_checkin: int | None = None) -> None:
+        with engine.begin() as conn:
+            sqlite = engine.dialect.name == "sqlite"
+            before = conn.exec_driver_sql("SELECT total_changes()").scalar_one() if sqlite else 0
+            conn.exec_driver_sql(hot_sql.for_dialect(hot_sql.UPDATE_DEVICE, engine.dialect.name),
+                                 {"now": last_seen, "last_seq": 5, "device_id": 1})
+            if sqlite and rows_written_by_checkin is not None:  # the trigger's second write counts as a change
+                assert conn.exec_driver_sql("SELECT total_changes()").scalar_one() - before == rows_written_by_checkin
+            conn.exec_driver_sql(f"UPDATE devices SET last_seen_at = {last_seen + 50} WHERE id = 2")
+            late = dict(conn.exec_driver_sql("SELECT asset_tag, late_at FROM devices").all())
+        assert late == {"A-1": last_seen + 2 * 86400, "A-2": last_seen + 50 + 2 * 300}
+
+    with empty_database(kind, tmp_path) as url:
+        upgrade(url)
+        with engine_of(url) as engine:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO communes (insee, name, expected_interval_s, created_at) VALUES "
+                                     "('31042', 'Luchon', 86400, 0), ('65286', 'Lourdes', 300, 0)")
+                conn.exec_driver_sql("INSERT INTO devices (id, asset_tag, commune_insee, enrolled_at, last_seen_at, "
+                                     "last_seq) VALUES (1, 'A-1', '31042', 0, 1000, 0), (2, 'A-2', '65286', 0, 2000, 0)")
+            check_both_writers(engine, 10_000, rows_written_by_checkin=1)
+            command.downgrade(alembic_config(engine), f"{int(CHECKIN_SETS_LATE_AT) - 1:04d}")
+            check_both_writers(engine, 20_000, rows_written_by_checkin=2)
+            command.upgrade(alembic_config(engine), "head")
+            check_both_writers(engine, 30_000, rows_written_by_checkin=1)

@@ -14,7 +14,9 @@ deadline never goes stale, and "which machines are past their deadline" is a ran
 Triggers keep it, whoever writes: the check-in (``last_seen_at``), enrolment (insert), a move to
 another commune (``commune_insee``) and a change of the commune's interval, and tests or tools that
 write these columns directly. On SQLite a trigger cannot change the row being written, so it updates
-it again (recursive triggers are off: that update fires nothing); PostgreSQL sets it before the write.
+it again (recursive triggers are off: that update fires nothing) — unless the writer set ``late_at``
+itself, as the check-in does (that second write of the row was a tenth of a check-in's work: migration
+0015); PostgreSQL sets it before the write.
 The same DDL is attached to the tables for ``metadata.create_all`` and run by migration 0007.
 """
 
@@ -26,11 +28,16 @@ from provisioning.fleet.store.schema import communes, devices
 
 _INTERVAL_OF_NEW = "(SELECT expected_interval_s FROM communes WHERE insee = NEW.commune_insee)"
 
+# The check-in sets ``late_at`` in its own UPDATE (hot_sql.LATE_AT): the trigger then writes nothing; any
+# other writer of these columns leaves ``late_at`` as it was, and the trigger computes it.
+SQLITE_UPDATE_TRIGGER = f"""CREATE TRIGGER tr_devices_late_at_update AFTER UPDATE OF last_seen_at, commune_insee ON devices
+WHEN NEW.late_at IS OLD.late_at
+BEGIN UPDATE devices SET late_at = NEW.last_seen_at + 2 * {_INTERVAL_OF_NEW} WHERE id = NEW.id; END"""
+
 SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER tr_devices_late_at_insert AFTER INSERT ON devices
 BEGIN UPDATE devices SET late_at = NEW.last_seen_at + 2 * {_INTERVAL_OF_NEW} WHERE id = NEW.id; END""",
-    f"""CREATE TRIGGER tr_devices_late_at_update AFTER UPDATE OF last_seen_at, commune_insee ON devices
-BEGIN UPDATE devices SET late_at = NEW.last_seen_at + 2 * {_INTERVAL_OF_NEW} WHERE id = NEW.id; END""",
+    SQLITE_UPDATE_TRIGGER,
     """CREATE TRIGGER tr_communes_late_at AFTER UPDATE OF expected_interval_s ON communes
 BEGIN UPDATE devices SET late_at = last_seen_at + 2 * NEW.expected_interval_s WHERE commune_insee = NEW.insee; END""",
 )

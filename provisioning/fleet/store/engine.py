@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -89,6 +90,12 @@ def _writer_lock_fd(engine: Engine) -> int | None:
     return fd
 
 
+# A process looks at the WAL's size after every this many of its commits (a stat() per commit was a
+# few percent of a check-in): the WAL passes the threshold by at most this many commits of each process.
+WAL_CHECK_EVERY_COMMITS = 16
+_commits_since_wal_check: dict[str, int] = {}
+
+
 def _checkpoint_if_due(engine: Engine, driver_connection) -> None:
     """After a SQLite write, once the WAL is large: copy it back into the database file, mostly outside
     the writer lock (PASSIVE: it never waits for, nor blocks, writers and readers), then once more under
@@ -96,6 +103,11 @@ def _checkpoint_if_due(engine: Engine, driver_connection) -> None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return
+    commits = _commits_since_wal_check.get(database, WAL_CHECK_EVERY_COMMITS - 1) + 1
+    if commits < WAL_CHECK_EVERY_COMMITS:
+        _commits_since_wal_check[database] = commits
+        return
+    _commits_since_wal_check[database] = 0
     try:
         due = os.stat(database + "-wal").st_size > WAL_CHECKPOINT_BYTES
     except FileNotFoundError:
@@ -153,6 +165,39 @@ def raw_write_transaction(engine: Engine, dbapi_connection) -> Iterator:
             fcntl.flock(lock, fcntl.LOCK_UN)
     if sqlite:
         _checkpoint_if_due(engine, dbapi_connection.driver_connection)
+
+
+class HeldConnections:
+    """For the check-in hot path on SQLite: one driver connection per worker thread, kept from request to
+    request. Checking a connection out of the pool and back costs a rollback and the pool's bookkeeping
+    on every check-in (about a tenth of its work); a kept SQLite connection loses nothing (its page cache
+    is checked against the WAL at each transaction) and leaves no transaction open between requests,
+    since the connection is in autocommit mode outside the BEGIN the hot path issues itself.
+    PostgreSQL connections keep going through the pool (pre-ping, reset on return): :meth:`get` returns
+    None for them. A connection that met an unexpected error is dropped (:meth:`discard`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.enabled = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+
+    def get(self):
+        if not self.enabled:
+            return None
+        local = self._local
+        held = getattr(local, "connection", None)
+        if held is None or local.pid != os.getpid():  # none yet, or inherited through a fork
+            held = local.connection = self.engine.raw_connection()
+            local.pid = os.getpid()
+        return held
+
+    def discard(self) -> None:
+        held = self._local.__dict__.pop("connection", None)
+        if held is not None:
+            try:
+                held.invalidate()  # the pool forgets it and closes the driver connection
+            except Exception:  # noqa: BLE001 - already broken: nothing more to release
+                pass
 
 
 @contextmanager

@@ -38,14 +38,16 @@ WHERE t.id = :token_id AND d.id = :device_id
 """
 LOCK_DEVICE_ROW = {"postgresql": " FOR UPDATE OF d"}
 
-UPDATE_DEVICE = "UPDATE devices SET last_seen_at = :now, last_seq = :last_seq WHERE id = :device_id"
+# The machine's new deadline (store/deadlines.py), set here so that SQLite's trigger has nothing to write.
+LATE_AT = "late_at = :now + 2 * (SELECT expected_interval_s FROM communes WHERE insee = devices.commune_insee)"
+UPDATE_DEVICE = f"UPDATE devices SET last_seen_at = :now, last_seq = :last_seq, {LATE_AT} WHERE id = :device_id"
 
 # The same, with the newest sample of the batch as the machine's health snapshot, unless the snapshot
 # already holds a newer one (a sample arriving late). Conditions read the row as it was before.
 SNAPSHOT_FIELDS = ("disk_used_percent", "memory_used_percent", "temperature_max_c", "uptime_s")
 _NEWER = "health_at IS NULL OR health_at <= :health_at"
 UPDATE_DEVICE_AND_SNAPSHOT = (
-    "UPDATE devices SET last_seen_at = :now, last_seq = :last_seq, "
+    f"UPDATE devices SET last_seen_at = :now, last_seq = :last_seq, {LATE_AT}, "
     + ", ".join(f"{name} = CASE WHEN {_NEWER} THEN :{name} ELSE {name} END"
                 for name in ("health_at",) + SNAPSHOT_FIELDS)
     + " WHERE id = :device_id"
