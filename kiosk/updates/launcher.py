@@ -96,8 +96,10 @@ def launch(paths: ReleasePaths, installed: Path, kiosk_args: list[str], *, healt
     probation = (record.get("to") is not None and record.get("to") == current_version(paths)
                  and not record.get("confirmed") and record.get("outcome") is None)
     ready = threading.Event()
+    environment = {**os.environ, "KIOSK_RELEASES_DIR": str(paths.releases_dir),
+                   "KIOSK_RELEASE_SWITCH_DIR": str(paths.switch_dir)}  # read by kiosk.updates.boundary
     child = subprocess.Popen([str(_program(paths, installed)), *kiosk_args], stdout=subprocess.PIPE, text=True,
-                             bufsize=1)
+                             bufsize=1, env=environment)
     reader = threading.Thread(target=_forward, args=(child.stdout, ready), daemon=True)
     reader.start()
     if not probation:

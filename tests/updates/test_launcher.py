@@ -89,3 +89,43 @@ def test_the_launcher_follows_current_only_into_the_releases_directory(tmp_path)
     os.symlink(elsewhere, paths.switch_dir / "current")
     run = launch(paths, installed)
     assert run.returncode == 0 and "kiosk installed" in run.stdout and "6.6.6" not in run.stdout
+
+
+def test_between_two_sessions_the_window_leaves_only_when_a_release_waits(tmp_path):
+    """The window's session-boundary hook (the same object run.py installs), on a stand-in for the window
+    with a real GLib main loop: nothing waiting, the bundles' hook runs; a staged release, the kiosk leaves
+    (exit 0) after the farewell so that the launcher switches; a rolled-back one never makes it leave."""
+    from gi.repository import GLib
+
+    from kiosk.updates.boundary import leave_for_release
+
+    paths, installed = setup(tmp_path)
+    paths.switch_dir.mkdir()
+    environ = {"KIOSK_RELEASES_DIR": str(paths.releases_dir), "KIOSK_RELEASE_SWITCH_DIR": str(paths.switch_dir)}
+    loop = GLib.MainLoop()
+
+    class Window:
+        exit_code = 7
+        quits = 0
+
+        def _quit(self):
+            self.quits += 1
+            loop.quit()
+            return True
+
+    bundle_hook_calls = []
+    hook = leave_for_release(bundle_hook_calls.append, farewell_s=0.1, environ=environ)
+    window = Window()
+    hook(window)
+    assert bundle_hook_calls == [window] and window.exit_code == 7
+
+    stage(paths, "3.0.0", "good")
+    hook(window)
+    GLib.timeout_add(5000, loop.quit)
+    loop.run()
+    assert window.quits == 1 and window.exit_code == 0 and bundle_hook_calls == [window]
+
+    from kiosk.updates.layout import write_json
+    write_json(paths.switch_dir / "switch.json", {"rolled_back_versions": ["3.0.0"]})
+    hook(window)
+    assert bundle_hook_calls == [window, window]
