@@ -11,21 +11,33 @@ import sys
 
 from release_helpers import LUCHON, build_wheel
 
-from kiosk.updates.layout import ReleasePaths, point_link, staged_version, switch_record
+from kiosk.updates.layout import ReleasePaths, current_version, staged_version, switch_record
 from provisioning.fleet import releases
 from tests.dashboard.dashboard_helpers import csrf_token
 
 
-def staff_client(fleet):
+def staff_client(fleet, username: str = "equipe"):
     from provisioning.fleet.accounts import store as accounts
     with fleet.engine.begin() as conn:
-        accounts.create_user(conn, "equipe", "motdepasse-equipe-assez-long-42", "staff", None)
+        accounts.create_user(conn, username, "motdepasse-equipe-assez-long-42", "staff", None)
     client = fleet.app.test_client()
     page = client.get("/connexion").get_data(as_text=True)
-    answer = client.post("/connexion", data={"csrf_token": csrf_token(page), "username": "equipe",
+    answer = client.post("/connexion", data={"csrf_token": csrf_token(page), "username": username,
                                              "password": "motdepasse-equipe-assez-long-42"})
     assert answer.status_code == 302
     return client
+
+
+def launch(paths: ReleasePaths, tmp_path) -> subprocess.CompletedProcess:
+    """The launcher as the session starts it; the installed version is any program that exits."""
+    installed = tmp_path / "installed"
+    if not installed.exists():
+        (installed / "bin").mkdir(parents=True)
+        (installed / "bin" / "kiosk").symlink_to(sys.executable)
+    return subprocess.run([sys.executable, "-m", "kiosk.updates.launcher", "--releases-dir", str(paths.releases_dir),
+                           "--switch-dir", str(paths.switch_dir), "--installed", str(installed),
+                           "--health-timeout-s", "3", "--", "run", "/etc/kiosk"], capture_output=True, text=True,
+                          timeout=120)
 
 
 def machine(fleet, asset_tag: str) -> dict:
@@ -60,6 +72,23 @@ def test_a_pilot_release_reaches_only_pilot_kiosks_which_install_it_offline(rele
     assert (other["ring"], other["target"], other["state"]) == ("tous", None, None)
     page = html.unescape(staff_client(fleet).get("/tableau/versions").get_data(as_text=True))
     assert "9.0.0" in page and "installée, en attente d'une fin de session" in page
+
+    # The session boundary: the launcher switches, the new version shows its home screen, the agent reports.
+    run = launch(fleet.pilot.paths, tmp_path)
+    assert run.returncode == 0 and "kiosk 9.0.0" in run.stdout and current_version(fleet.pilot.paths) == "9.0.0"
+    assert fleet.pilot.checkin()
+    pilot = machine(fleet, "LUCH-001")
+    assert (pilot["state"], pilot["running"]) == ("switched", "9.0.0")
+    with fleet.engine.connect() as conn:  # the check-in answer no longer names a release for it
+        device_id = conn.exec_driver_sql("SELECT id FROM devices WHERE asset_tag = 'LUCH-001'").scalar()
+    raw = fleet.engine.raw_connection()
+    try:
+        assert releases.with_release_on(raw, fleet.engine.dialect.name, device_id, {}) == {}
+    finally:
+        raw.close()
+    row = html.unescape(staff_client(fleet, "equipe2").get("/tableau/versions").get_data(as_text=True))
+    row = row.split('<th scope="row">9.0.0</th><td>pilote</td>')[1].split("</tr>")[0]
+    assert 'data-colonne="target">1<' in row and 'data-colonne="running">1<' in row
 
 
 def test_a_tampered_file_or_a_bad_signature_is_refused_whole_and_reported(release_fleet, tmp_path):
@@ -96,12 +125,7 @@ def test_a_release_that_never_shows_the_home_screen_is_rolled_back_reported_and_
     publish(fleet, tmp_path, "9.3.0", behaviour="hang")
     assert fleet.pilot.checkin() and staged_version(fleet.pilot.paths) == "9.3.0"
     paths: ReleasePaths = fleet.pilot.paths
-    installed = tmp_path / "installed"
-    (installed / "bin").mkdir(parents=True)
-    (installed / "bin" / "kiosk").symlink_to(sys.executable)  # the installed version: any program that exits
-    run = subprocess.run([sys.executable, "-m", "kiosk.updates.launcher", "--releases-dir", str(paths.releases_dir),
-                          "--switch-dir", str(paths.switch_dir), "--installed", str(installed),
-                          "--health-timeout-s", "3", "--", "run", "/etc/kiosk"], capture_output=True, text=True, timeout=120)
+    run = launch(paths, tmp_path)
     assert run.returncode == 1 and "kiosk 9.3.0" in run.stdout
     assert switch_record(paths)["outcome"] == "rolled_back"
     assert fleet.pilot.checkin()  # the agent reports what the launcher decided
