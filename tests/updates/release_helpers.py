@@ -112,6 +112,17 @@ class ReleaseFleet:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def release_fleet(request, tmp_path, serve_wsgi):
+    """On SQLite and PostgreSQL: for what the store decides (rings, statuses, the check-in's key)."""
+    yield from _release_fleet(request.param, tmp_path, serve_wsgi)
+
+
+@pytest.fixture
+def release_fleet_sqlite(tmp_path, serve_wsgi):
+    """On SQLite only: for the kiosk side (pip, the launcher), which no store changes."""
+    yield from _release_fleet("sqlite", tmp_path, serve_wsgi)
+
+
+def _release_fleet(kind: str, tmp_path, serve_wsgi):
     from kiosk.agent.runner import Agent
     from kiosk.agent.settings import AgentSettings
     from provisioning.fleet import create_app
@@ -121,7 +132,7 @@ def release_fleet(request, tmp_path, serve_wsgi):
     key_path = tmp_path / "fleet.key"
     public_key = make_key_pair(key_path)
     releases_dir = tmp_path / "server-releases"
-    with migrated_store(request.param, tmp_path, "rel") as engine:
+    with migrated_store(kind, tmp_path, "rel") as engine:
         url = engine.url.render_as_string(hide_password=False)
         app = create_app({"database_url": url, "testing": True, "secret_key": "test-" + "k" * 40,
                           "bundle_signing_key": str(key_path), "releases_dir": str(releases_dir)})

@@ -1,7 +1,8 @@
 """Kiosk software releases end to end over loopback: ``fleet release publish`` of real wheels, rings,
 the check-in's ``release`` key, real agents downloading, verifying and installing beside the running
 version with pip (offline, ``--no-index``), refusals reported, the launcher's rollback reported and shown
-on the « Versions » page. SQLite and PostgreSQL."""
+on the « Versions » page. What the store decides runs on SQLite and PostgreSQL; what pip and the launcher
+do, on SQLite only (no store change there)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def publish(fleet, tmp_path, version: str, behaviour: str = "good", ring: str = 
     assert fleet.fleet("release", "promote", version, "--ring", ring) == 0
 
 
-def test_a_pilot_release_reaches_only_pilot_kiosks_which_install_it_offline(release_fleet, tmp_path):
-    fleet = release_fleet
+def test_a_pilot_release_reaches_only_pilot_kiosks_which_install_it_offline(release_fleet_sqlite, tmp_path):
+    fleet = release_fleet_sqlite
     assert fleet.pilot.checkin() and fleet.other.checkin()  # enrolled
     assert fleet.fleet("ring", "assign", "--ring", "pilote", "LUCH-001") == 0
     assert fleet.fleet("ring", "assign", "--ring", "pilote", "NOPE-404") == 2  # unknown machine: refused
@@ -118,8 +119,8 @@ def test_a_tampered_file_or_a_bad_signature_is_refused_whole_and_reported(releas
     assert "signature invalide" in page and "un fichier ne correspond pas à la version publiée" in page
 
 
-def test_a_release_that_never_shows_the_home_screen_is_rolled_back_reported_and_shown(release_fleet, tmp_path):
-    fleet = release_fleet
+def test_a_release_that_never_shows_the_home_screen_is_rolled_back_reported_and_shown(release_fleet_sqlite, tmp_path):
+    fleet = release_fleet_sqlite
     assert fleet.pilot.checkin()
     assert fleet.fleet("ring", "assign", "--ring", "pilote", "LUCH-001") == 0
     publish(fleet, tmp_path, "9.3.0", behaviour="hang")
@@ -142,7 +143,9 @@ def test_a_release_that_never_shows_the_home_screen_is_rolled_back_reported_and_
 def test_the_release_api_refuses_hostile_input_with_4xx(release_fleet, tmp_path):
     fleet = release_fleet
     assert fleet.pilot.checkin()
-    publish(fleet, tmp_path, "9.4.0")
+    assert fleet.fleet("ring", "assign", "--ring", "pilote", "LUCH-001") == 0
+    publish(fleet, tmp_path, "9.4.0")  # to the pilot ring
+    assert (machine(fleet, "LUCH-001")["ring"], machine(fleet, "LUCH-001")["target"]) == ("pilote", "9.4.0")
     token = fleet.pilot.agent.credentials.token
     client = fleet.app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
