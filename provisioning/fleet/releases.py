@@ -214,6 +214,7 @@ def where_machines_stand(engine: Engine) -> dict:
         bump(machine["running"], machine["ring"], "running")
         if machine["state"] in ("downloaded", "installed", "rolled_back", "failed"):
             bump(machine["state_version"], machine["ring"], machine["state"])
+    listed.sort(key=lambda machine: machine["state"] not in ("rolled_back", "failed"))  # trouble first, stable
     return {"releases": published, "targets": targets, "machines": listed,
             "counts": [{"version": v, "ring": r, **c} for (v, r), c in sorted(counts.items(), reverse=True)]}
 

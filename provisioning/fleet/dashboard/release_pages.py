@@ -10,6 +10,7 @@ from provisioning.fleet import releases
 from provisioning.fleet.accounts.access import FLEET_ROLES, engine, requires
 
 blueprint = Blueprint("releases", __name__, url_prefix="/tableau")
+MAX_MACHINES_LISTED = 500  # the counts cover every machine; the list stays a page
 
 STATE_WORDS = {"downloaded": "téléchargée", "installed": "installée, en attente d'une fin de session",
                "switched": "en service", "rolled_back": "annulée : retour à la version précédente",
@@ -43,4 +44,4 @@ def reason_words(reason: str | None) -> str:
 @requires(*FLEET_ROLES)
 def versions():
     return render_template("releases/versions.html", view=releases.where_machines_stand(engine()),
-                           columns=releases.COUNT_COLUMNS)
+                           columns=releases.COUNT_COLUMNS, max_machines=MAX_MACHINES_LISTED)
