@@ -129,3 +129,13 @@ def test_between_two_sessions_the_window_leaves_only_when_a_release_waits(tmp_pa
     write_json(paths.switch_dir / "switch.json", {"rolled_back_versions": ["3.0.0"]})
     hook(window)
     assert bundle_hook_calls == [window, window]
+
+
+def test_the_ready_line_the_launcher_waits_for_is_the_one_the_window_prints():
+    """The launcher's health signal is the window's own ready line (kiosk/window/kiosk.py): if one changed
+    without the other, every new version would be rolled back."""
+    from pathlib import Path
+
+    from kiosk.updates.launcher import READY_LINE
+    window = (Path(__file__).resolve().parents[2] / "kiosk" / "window" / "kiosk.py").read_text(encoding="utf-8")
+    assert f'print("{READY_LINE}", flush=True)' in window

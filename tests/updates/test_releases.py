@@ -173,3 +173,33 @@ def test_the_release_api_refuses_hostile_input_with_4xx(release_fleet, tmp_path)
     assert client.post("/api/v1/releases/status", json={"state": "failed", "version": "9.4.0", "reason": "disk\x00full"},
                        headers=auth).status_code == 200
     assert machine(fleet, "LUCH-001")["reason"] == "diskfull"
+
+
+def test_downloads_go_by_ranges_and_resume_a_cut_file(release_fleet_sqlite, tmp_path, monkeypatch):
+    """Small chunks (so one wheel takes many ``Range`` requests), a ``.part`` left by a cut link resumed
+    where it stopped, and a ``.part`` holding wrong bytes refused by the sha256 and removed."""
+    from kiosk.updates import puller as puller_module
+    from kiosk.updates.manifest import ReleaseRefused
+    fleet = release_fleet_sqlite
+    assert fleet.pilot.checkin()
+    publish(fleet, tmp_path, "9.5.0", ring="tous")
+    monkeypatch.setattr(puller_module, "CHUNK_BYTES", 97)
+    releases_puller, token = fleet.pilot.agent.releases, fleet.pilot.agent.credentials.token
+    document = releases_puller._fetch_manifest(token, "9.5.0")
+    entry = document["files"][0]
+    original = (fleet.releases_dir / "9.5.0" / "files" / entry["name"]).read_bytes()
+    staging = tmp_path / "resume"
+    staging.mkdir()
+    (staging / (entry["name"] + ".part")).write_bytes(original[:500])  # the link was cut after 500 bytes
+    releases_puller._download_all(token, "9.5.0", document, staging)
+    assert (staging / entry["name"]).read_bytes() == original and not (staging / (entry["name"] + ".part")).exists()
+
+    (staging / entry["name"]).unlink()
+    (staging / (entry["name"] + ".part")).write_bytes(b"\0" * 500)  # bytes that are not the file's
+    try:
+        releases_puller._download_all(token, "9.5.0", document, staging)
+    except ReleaseRefused as refused:
+        assert "sha256" in str(refused)
+    else:
+        raise AssertionError("a file with wrong bytes was accepted")
+    assert not list(staging.iterdir())
