@@ -44,7 +44,8 @@ def publish(ctx: click.Context, wheelhouse: Path, version: str) -> None:
     finally:
         engine.dispose()
     total = sum(entry["size"] for entry in document["files"])
-    click.echo(f"Version {version} publiée : {len(document['files'])} paquet(s), {total / 1e6:.1f} Mo. "
+    size = f"{total / 1e6:.1f}".replace(".", ",")
+    click.echo(f"Version {version} publiée : {len(document['files'])} paquet(s), {size}\u00a0Mo. "
                f"Aucune borne ne la reçoit avant « fleet release promote {version} --ring pilote ».")
 
 

@@ -146,6 +146,12 @@ def test_the_release_api_refuses_hostile_input_with_4xx(release_fleet, tmp_path)
     assert fleet.fleet("ring", "assign", "--ring", "pilote", "LUCH-001") == 0
     publish(fleet, tmp_path, "9.4.0")  # to the pilot ring
     assert (machine(fleet, "LUCH-001")["ring"], machine(fleet, "LUCH-001")["target"]) == ("pilote", "9.4.0")
+    for command in (("release", "publish", str(tmp_path / "wheelhouse-9.4.0"), "--version", "../9.4.0"),
+                    ("release", "publish", str(tmp_path / "wheelhouse-9.4.0"), "--version", "9.4.1"),  # no such wheel
+                    ("release", "publish", str(tmp_path), "--version", "9.4.2"),  # no wheel at all
+                    ("release", "promote", "8.0.0", "--ring", "tous"), ("release", "promote", "9.4.0", "--ring", "beta"),
+                    ("ring", "assign", "--ring", "pilote")):
+        assert fleet.fleet(*command) == 2, command
     token = fleet.pilot.agent.credentials.token
     client = fleet.app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
