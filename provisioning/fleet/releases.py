@@ -73,24 +73,33 @@ def publish(engine: Engine, releases_dir: Path, wheelhouse: Path, version: str, 
     release_manifest.decode(payload, version)  # the same bounds the kiosks apply
     releases_dir = Path(releases_dir)
     final = releases_dir / version
-    with write_transaction(engine) as conn:
-        if conn.execute(sa.select(releases.c.version).where(releases.c.version == version)).first() or final.exists():
+
+    def published() -> bool:
+        return final.exists() or conn.execute(
+            sa.select(releases.c.version).where(releases.c.version == version)).first() is not None
+
+    with read_transaction(engine) as conn:
+        if published():
             raise ReleaseError(f"la version {version} est déjà publiée : une version publiée ne change plus.")
-        building = releases_dir / f".{version}.building"
-        shutil.rmtree(building, ignore_errors=True)
-        (building / "files").mkdir(parents=True)
-        try:
-            for path in wheels:
-                shutil.copyfile(path, building / "files" / path.name)
-            (building / "manifest.json").write_bytes(payload)
-            (building / "manifest.sig").write_text(release_manifest.signature_text(signing_key.sign(payload)))
+    # Copied outside the write transaction (a wheelhouse is tens of MB: check-ins must not wait for it).
+    building = releases_dir / f".{version}.building"
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "files").mkdir(parents=True)
+    try:
+        for path in wheels:
+            shutil.copyfile(path, building / "files" / path.name)
+        (building / "manifest.json").write_bytes(payload)
+        (building / "manifest.sig").write_text(release_manifest.signature_text(signing_key.sign(payload)))
+        with write_transaction(engine) as conn:
+            if published():
+                raise ReleaseError(f"la version {version} est déjà publiée : une version publiée ne change plus.")
             conn.execute(releases.insert().values(
                 version=version, package=package, file_count=len(files), total_bytes=sum(f["size"] for f in files),
                 manifest_sha256=hashlib.sha256(payload).hexdigest(), published_at=now, published_by=by[:64]))
-            os.rename(building, final)
-        except BaseException:
-            shutil.rmtree(building, ignore_errors=True)
-            raise
+            os.rename(building, final)  # inside the transaction: a failed rename leaves no row
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     return document
 
 
