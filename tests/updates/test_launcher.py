@@ -139,3 +139,17 @@ def test_the_ready_line_the_launcher_waits_for_is_the_one_the_window_prints():
     from kiosk.updates.launcher import READY_LINE
     window = (Path(__file__).resolve().parents[2] / "kiosk" / "window" / "kiosk.py").read_text(encoding="utf-8")
     assert f'print("{READY_LINE}", flush=True)' in window
+
+
+def test_pruning_keeps_the_current_previous_and_staged_releases_only(tmp_path):
+    from kiosk.updates.layout import prune
+    paths, installed = setup(tmp_path)
+    for version in ("1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"):
+        fake_release(paths.releases_dir, version, "good")
+    paths.switch_dir.mkdir()
+    point_link(paths.switch_dir, "current", paths.release("1.3.0"))
+    point_link(paths.switch_dir, "previous", paths.release("1.2.0"))
+    point_link(paths.releases_dir, "staged", "1.4.0")
+    assert prune(paths) == ["1.0.0", "1.1.0"]
+    assert sorted(p.name for p in paths.releases_dir.iterdir() if not p.is_symlink()) == ["1.2.0", "1.3.0", "1.4.0"]
+    assert current_version(paths) == "1.3.0" and previous_version(paths) == "1.2.0"
