@@ -59,6 +59,10 @@ class Agent:
             from kiosk.agent.bundles import BundlePaths, BundlePuller
             self.bundles = BundlePuller(BundlePaths(settings.bundle_dir, settings.config_dir,
                                                     settings.bundle_public_key), settings.commune_insee, self.client)
+        self.releases = None  # kiosk software updates (issue 12, docs/updates.md), with the same key
+        if settings.bundle_public_key is not None and settings.releases_dir is not None:
+            from kiosk.updates.puller import release_puller
+            self.releases = release_puller(settings, self.client)
 
     def close(self) -> None:
         self.client.close()
@@ -141,6 +145,8 @@ class Agent:
                     raise
                 except Exception as error:  # noqa: BLE001 - a full disk, a surprise: never stops the uploads
                     log.error("configuration bundle not handled this time (%r); the current one stays", error)
+            if self.releases is not None:
+                self.releases.after_checkin_safely(self.credentials.token, answer.body, self.clock.time())
             return True
         if answer.status == 401:
             log.error("the server refused our token: %s; waiting for a new enrolment code",

@@ -21,7 +21,8 @@ INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 
 REQUIRED = ("fleet_url", "asset_tag", "commune_insee", "enrolment_code_file")
 OPTIONAL = ("state_dir", "events_dir", "ca_file", "interval_s", "spool_quota_mb",
-            "bundle_public_key", "bundle_dir", "config_dir")
+            "bundle_public_key", "bundle_dir", "config_dir", "releases_dir", "release_staging_dir",
+            "release_switch_dir")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class AgentSettings:
     bundle_public_key: Path | None = None  # the fleet's Ed25519 public key; None: no configuration bundles
     bundle_dir: Path = Path("/var/lib/kiosk/bundles")
     config_dir: Path = Path("/etc/kiosk")
+    # Kiosk software updates (docs/updates.md): where verified releases are installed (None: no updates;
+    # needs bundle_public_key), where their files are downloaded, and where the launcher keeps `current`.
+    releases_dir: Path | None = None
+    release_staging_dir: Path = Path("/var/lib/kiosk-agent/release-staging")
+    release_switch_dir: Path = Path("/var/lib/kiosk/release")
 
 
 SettingsProblem = ConfigProblem  # the same error shape as the kiosk's configuration
@@ -127,7 +133,7 @@ def load_agent_settings(path: str | Path) -> AgentSettings:
             else:
                 values[key] = value
     for key in ("enrolment_code_file", "state_dir", "events_dir", "ca_file", "bundle_public_key", "bundle_dir",
-                "config_dir"):
+                "config_dir", "releases_dir", "release_staging_dir", "release_switch_dir"):
         if key in data and data[key] not in (None, ""):
             value = data[key]
             if not isinstance(value, str) or not value.startswith("/"):

@@ -111,6 +111,8 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
                 kiosk.exit_code = EXIT_RELOAD
                 GLib.timeout_add(int((settings.farewell_s + 0.5) * 1000), lambda: kiosk._quit() and False)
             kiosk.on_session_boundary = swap_after_wipe(bundle_dir, quit_after_farewell)
+        from kiosk.updates.boundary import leave_for_release  # a new kiosk version waits: switch between sessions
+        kiosk.on_session_boundary = leave_for_release(kiosk.on_session_boundary, settings.farewell_s)
         return kiosk
 
     def ready(kiosk) -> None:

@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
-from provisioning.fleet import management
+from provisioning.fleet import management, releases
 from provisioning.fleet.store import ingest
 from provisioning.fleet.store.engine import HeldConnections
 from provisioning.fleet.body import read_json
@@ -70,6 +70,8 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
             bundle_version = management.latest_for_device_on(connection, engine.dialect.name, auth.device_id)
             if bundle_version is not None:
                 answer = {**answer, "bundle_version": bundle_version}
+        if settings.releases_dir:  # the kiosk software its ring should run (issue 12)
+            answer = releases.with_release_on(connection, engine.dialect.name, auth.device_id, answer)
     except ApiError:
         raise  # refused before or inside a transaction that was rolled back: the connection is clean
     except BaseException:

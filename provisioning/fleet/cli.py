@@ -16,6 +16,7 @@ from provisioning.click_french import french_click
 from provisioning.fleet.accounts import cli as account_commands
 from provisioning.fleet import followup_cli as followup_commands
 from provisioning.fleet import management_cli as management_commands
+from provisioning.fleet import release_cli as release_commands
 from provisioning.fleet.cli_context import engine_of, settings_of
 from provisioning.fleet.settings import SettingsError
 
@@ -157,6 +158,7 @@ account_commands.register(cli)
 # The staff's periodic follow-up: fleet suivi.
 followup_commands.register(cli)
 management_commands.register(cli)  # fleet bundle-key, fleet bundle publish
+release_commands.register(cli)  # fleet release publish/promote, fleet ring assign
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,9 @@ class Settings:
     bundle_signing_key: str = setting(
         "", "Path of the fleet's Ed25519 private key (made by `fleet bundle-key`, mode 0600) that signs the "
         "communes' configuration bundles; empty: no bundles are offered to kiosks.")
+    releases_dir: str = setting(
+        "", "Directory where `fleet release publish` stores the kiosk software releases (wheels and signed "
+        "manifests); empty: no releases are offered to kiosks. Needs bundle_signing_key.")
     raw_health_retention_days: int = setting(30, "Days raw health samples are kept, to within a day (roll-ups stay).")
     hourly_rollup_retention_days: int = setting(
         400, "Days hourly health roll-ups are kept; 0 keeps them forever.")

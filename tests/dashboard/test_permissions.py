@@ -50,6 +50,7 @@ PAGES = [
     ("/tableau/configuration", FLEET), (f"/tableau/communes/{LUCHON}/bus", FLEET),
     (f"/tableau/communes/{LUCHON}/horaires", OWN), (f"/tableau/communes/{LOURDES}/horaires", OTHER), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
     ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
+    ("/tableau/versions", FLEET),  # kiosk software releases
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only
