@@ -4,8 +4,8 @@ The check-in now sets ``devices.late_at`` in its own UPDATE (``hot_sql.LATE_AT``
 (which cannot change the row being written, so it wrote it a second time) gains ``WHEN NEW.late_at IS
 OLD.late_at``. PostgreSQL's trigger sets the column before the write: nothing changes there.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0013
 Create Date: 2026-11-28
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from provisioning.fleet.store import deadlines
 
-revision = '0012'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
