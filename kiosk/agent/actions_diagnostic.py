@@ -15,7 +15,8 @@ import re
 import subprocess
 from typing import Sequence
 
-UNITS = ("kiosk-session.service", "kiosk-agent.service", "kiosk-display.service", "cups.service")
+UNITS = ("kiosk-session.service", "kiosk-agent.service", "kiosk-screen.service", "kiosk-printer.service",
+         "kiosk-fleet-address.service", "cups.service")
 DEFAULT_COMMAND = ("journalctl", "--no-pager", "--quiet", "--output=short-iso", "--since=-24h",
                    *(f"--unit={unit}" for unit in UNITS))
 MAX_READ_BYTES = 8 * 1024 * 1024
