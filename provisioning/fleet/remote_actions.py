@@ -35,19 +35,22 @@ KIND_LABELS = {"restart": "Redémarrer la session du kiosque", "reboot": "Redém
 STATE_LABELS = {"pending": "en attente", "delivered": "transmise à la borne", "accepted": "acceptée : à la fin de la session",
                 "done": "faite", "failed": "échec", "cancelled": "annulée"}
 
-# Read after the check-in's batch is stored, on its driver connection: one index range each.
-OPEN_ACTIONS = f"""
-SELECT id, kind, state FROM mgmt_actions WHERE device_id = :device_id AND state IN ('pending', 'delivered')
-ORDER BY id LIMIT {MAX_ACTIONS_PER_ANSWER}
+# Read after the check-in's batch is stored, on its driver connection, in one round trip: the kiosk's
+# unacknowledged actions (an index range) and the banners in force for it (a handful of rows at most).
+ANSWER_ITEMS = f"""
+SELECT * FROM (SELECT 'a' AS item, id, kind AS body, state, CAST(NULL AS FLOAT) AS ends_at FROM mgmt_actions
+               WHERE device_id = :device_id AND state IN ('pending', 'delivered')
+               ORDER BY id LIMIT {MAX_ACTIONS_PER_ANSWER}) AS open_actions
+UNION ALL
+SELECT * FROM (SELECT 'm' AS item, m.id, m.text AS body, CAST(NULL AS VARCHAR(12)) AS state, m.ends_at FROM mgmt_messages m
+               JOIN devices d ON d.id = :device_id
+               WHERE m.ends_at > :now AND m.cancelled_at IS NULL
+                 AND (m.asset_tag = d.asset_tag
+                      OR (m.asset_tag IS NULL AND (m.commune_insee IS NULL OR m.commune_insee = d.commune_insee)))
+               ORDER BY m.id DESC LIMIT {MAX_MESSAGES_PER_ANSWER}) AS banners
 """
 MARK_DELIVERED = """
 UPDATE mgmt_actions SET state = 'delivered', delivered_at = :now WHERE device_id = :device_id AND state = 'pending'
-"""
-ACTIVE_MESSAGES = f"""
-SELECT m.id, m.text, m.ends_at FROM mgmt_messages m JOIN devices d ON d.id = :device_id
-WHERE m.ends_at > :now AND m.cancelled_at IS NULL
-  AND (m.asset_tag = d.asset_tag OR (m.asset_tag IS NULL AND (m.commune_insee IS NULL OR m.commune_insee = d.commune_insee)))
-ORDER BY m.id DESC LIMIT {MAX_MESSAGES_PER_ANSWER}
 """
 
 
@@ -186,10 +189,10 @@ def add_to_answer_on(dbapi_connection, dialect: str, device_id: int, answer: dic
     older agent ignores them). Marks first deliveries; leaves the connection with no transaction."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(hot_sql.for_dialect(OPEN_ACTIONS, dialect), {"device_id": device_id})
-        open_actions = cursor.fetchall()
-        cursor.execute(hot_sql.for_dialect(ACTIVE_MESSAGES, dialect), {"device_id": device_id, "now": now})
-        banners = cursor.fetchall()
+        cursor.execute(hot_sql.for_dialect(ANSWER_ITEMS, dialect), {"device_id": device_id, "now": now})
+        rows = cursor.fetchall()
+        open_actions = [(id_, body, state) for item, id_, body, state, _ends_at in rows if item == "a"]
+        banners = [(id_, body, ends_at) for item, id_, body, _state, ends_at in rows if item == "m"]
         if any(state == "pending" for _id, _kind, state in open_actions):
             cursor.execute(hot_sql.for_dialect(MARK_DELIVERED, dialect), {"device_id": device_id, "now": now})
             dbapi_connection.commit()
