@@ -126,10 +126,12 @@ class BoundaryRequests:
         quit_kiosk()
         return "restart"
 
-    def when_free(self, kiosk, quit_kiosk: Callable[[object], None]) -> None:
-        """A timer's check: carry out what is asked when no session is open (nobody at the kiosk)."""
+    @staticmethod
+    def when_free(kiosk, hook: Callable[[object], None]) -> None:
+        """A timer's check: run the boundary ``hook`` (staged bundle, then requests) when no session is
+        open, so an idle kiosk applies a change or a restart without waiting for a resident to come and go."""
         if getattr(kiosk.session.state, "value", None) == "no_session":  # kiosk.window.session.State
-            self.carry_out(lambda: quit_kiosk(kiosk))
+            hook(kiosk)
 
     def boundary_hook(self, previous, quit_kiosk: Callable[[object], None]):
         """The window's ``on_session_boundary``: ``previous`` (the bundle swap) first, then the requests."""

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXIT_NO_DISPLAY = 1
 EXIT_FATAL = 3
+IDLE_CHECK_S = 30  # an idle kiosk applies a staged bundle or a remote restart within this (issue 12)
 
 
 def start_shell(config: KioskConfig, events: EventLog, documents, printer, port: int = 0, shell_settings=None):
@@ -116,7 +117,7 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
             from kiosk.agent.actions_boundary import BoundaryRequests  # remote restart and reboot (issue 12)
             requests = BoundaryRequests(bundle_dir, settings.reboot_command)
             kiosk.on_session_boundary = requests.boundary_hook(kiosk.on_session_boundary, quit_after_farewell)
-            GLib.timeout_add_seconds(30, lambda: requests.when_free(kiosk, quit_after_farewell) or True)
+            GLib.timeout_add_seconds(IDLE_CHECK_S, lambda: requests.when_free(kiosk, kiosk.on_session_boundary) or True)
         return kiosk
 
     def ready(kiosk) -> None:

@@ -109,7 +109,7 @@ def test_reboot_and_restart_wait_for_the_session_boundary_then_are_reported(mana
     class Busy:  # a resident is at the kiosk: nothing happens
         class session:
             state = type("State", (), {"value": "active"})()
-    requests.when_free(Busy, quits.append)
+    requests.when_free(Busy, requests.boundary_hook(None, quits.append))
     assert runner.asked == [] and quits == []
     requests.boundary_hook(None, quits.append)("the kiosk")  # the session ended and was wiped
     assert runner.asked == [("sudo-less", "reboot-now")] and quits == []
