@@ -5,11 +5,15 @@ kiosk with the current bundle pays when it asks again).
 
 Prints ONE JSON line: bundle_bytes (gzip, the demo commune's kiosk.yaml part with its bus calendar; the
 national catalog and pictograms are not in bundles yet), pull_wire_bytes (request + answer of one
-download, median of several), not_modified_wire_bytes (the same with If-None-Match).
+download, median of several), not_modified_wire_bytes (the same with If-None-Match), and
+change_to_applied_s: a staff save of the bus calendar (the function the dashboard's form calls) until the
+idle kiosk has applied it, median of several saves. The agent is its own process (``kiosk agent``, check-in
+interval ``--interval``, 60 s by default) against the fleet app over loopback; the idle kiosk is stood in
+for by the window's idle timer code (every IDLE_CHECK_S, the boundary hook's apply_staged), no window.
 
-    .venv/bin/python bench/management.py [--samples 5]
+    .venv/bin/python bench/management.py [--samples 5] [--applied-samples 3] [--interval 60]
 
-Not measured yet (not built): bytes_per_kiosk_month with TLS, change_to_applied_s, rollback_s.
+Not measured yet (not built): bytes_per_kiosk_month with TLS, rollback_s.
 """
 
 from __future__ import annotations
@@ -81,9 +85,80 @@ class CountingSocket:
         return self.sent + self.received
 
 
+def installed_config(directory: Path) -> Path:
+    """/etc/kiosk as the playbooks install it: kiosk.yaml, the national catalog, every pictogram."""
+    import shutil
+
+    import yaml
+    (directory / "pictograms").mkdir(parents=True)
+    for source in (REPO / "config" / "pictograms", REPO / "config" / "demo" / "pictograms"):
+        for picture in source.glob("*.svg"):
+            shutil.copy(picture, directory / "pictograms" / picture.name)
+    shutil.copy(REPO / "config" / "services.yaml", directory / "services.yaml")
+    site = yaml.safe_load((REPO / "config" / "demo" / "kiosk.yaml").read_text(encoding="utf-8"))
+    site["catalog"] = "services.yaml"
+    (directory / "kiosk.yaml").write_text(yaml.safe_dump(site, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return directory
+
+
+def change_to_applied(engine, directory: Path, port: int, samples: int, interval: int) -> list[float]:
+    """Staff save → idle kiosk applied, ``samples`` times, with a real agent process checking in."""
+    import datetime as dt
+    import subprocess
+
+    from kiosk.agent.bundles import applied_version, apply_staged
+    from kiosk.window.run import IDLE_CHECK_S
+    from provisioning.fleet import management
+    from provisioning.fleet.bundle_signing import public_path
+    from provisioning.fleet.enrolment import create_enrolment_code
+    if samples <= 0:
+        return []
+    config_dir = installed_config(directory / "etc-kiosk")
+    bundle_dir = directory / "bundles"
+    code = create_enrolment_code(engine, LUCHON, time.time(), 30, name="Bagnères-de-Luchon")
+    (directory / "code").write_text(code)
+    settings = {"fleet_url": f"http://127.0.0.1:{port}", "asset_tag": "LUCH-002", "commune_insee": LUCHON,
+                "enrolment_code_file": str(directory / "code"), "state_dir": str(directory / "agent-state"),
+                "events_dir": str(directory / "events"), "interval_s": interval,
+                "bundle_public_key": str(public_path(directory / "bundles.key")), "bundle_dir": str(bundle_dir),
+                "config_dir": str(config_dir)}
+    (directory / "agent.yaml").write_text(json.dumps(settings))
+    agent = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "agent", "--settings", str(directory / "agent.yaml")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    results = []
+    try:
+        def wait_applied(version: int) -> float:
+            """The idle kiosk's timer: every IDLE_CHECK_S since its start, apply what is staged."""
+            next_tick = kiosk_started + IDLE_CHECK_S * (int((time.monotonic() - kiosk_started) / IDLE_CHECK_S) + 1)
+            deadline = time.monotonic() + 4 * interval + 2 * IDLE_CHECK_S
+            while time.monotonic() < deadline:
+                time.sleep(max(0.0, next_tick - time.monotonic()))
+                apply_staged(bundle_dir)
+                if applied_version(bundle_dir) == version:
+                    return time.monotonic()
+                next_tick += IDLE_CHECK_S
+            raise RuntimeError(f"version {version} not applied within {4 * interval + 2 * IDLE_CHECK_S} s")
+
+        kiosk_started = time.monotonic()
+        wait_applied(management.history(engine, LUCHON, 1)[0].version)  # the agent enrolled and has the current one
+        for sample in range(samples):
+            visits = management.bus_calendar(engine, LUCHON)
+            day = (dt.date.today() + dt.timedelta(days=30 + sample)).isoformat()
+            saved = time.monotonic()
+            version = management.set_bus_calendar(engine, LUCHON, visits[:2] + [
+                {"date": day, "hours": "09:30-12:00", "place": "Place de la mairie"}], "bench", time.time())
+            results.append(wait_applied(version) - saved)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=30)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--applied-samples", type=int, default=3, help="saves timed until applied (0: skip)")
+    parser.add_argument("--interval", type=int, default=60, help="the agent's check-in interval (seconds)")
     args = parser.parse_args()
 
     import logging
@@ -110,7 +185,7 @@ def main() -> int:
         version = management.publish_site(engine, LUCHON, demo_site(), "bench", time.time())
         with engine.connect() as conn:
             bundle_bytes = len(bundles_format.encode(management.content_of(conn, LUCHON, version)))
-        app = create_app({"database_url": url, "testing": True,
+        app = create_app({"database_url": url, "testing": True, "checkin_interval_s": args.interval,
                           "bundle_signing_key": str(directory / "bundles.key")})
         server = make_server("127.0.0.1", 0, app)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -130,12 +205,17 @@ def main() -> int:
                     samples.append(counter.total() - before)
         finally:
             socket.socket = counter._original
+        try:
+            applied = change_to_applied(engine, directory, server.server_port, args.applied_samples, args.interval)
+        finally:
             server.shutdown()
             app.extensions["fleet_engine"].dispose()
             engine.dispose()
     print(json.dumps({"bundle_bytes": bundle_bytes, "pull_wire_bytes": int(statistics.median(pulls)),
                       "not_modified_wire_bytes": int(statistics.median(not_modified)),
-                      "samples": args.samples}))
+                      "change_to_applied_s": round(statistics.median(applied), 1) if applied else None,
+                      "change_to_applied_samples_s": [round(value, 1) for value in applied],
+                      "checkin_interval_s": args.interval, "samples": args.samples}))
     return 0
 
 

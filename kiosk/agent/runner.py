@@ -54,6 +54,8 @@ class Agent:
         self.upload_interval_s = settings.interval_s
         self.batch_size = BATCH_SIZE
         self.failures = 0
+        from kiosk.agent.actions import RemoteActions  # messages and remote actions (issue 12)
+        self.remote = RemoteActions(settings.state_dir, settings.bundle_dir, self.client, settings.diagnostic_command)
         self.bundles = None  # configuration bundles (issue 12), when the fleet's public key is installed
         if settings.bundle_public_key is not None:
             from kiosk.agent.bundles import BundlePaths, BundlePuller
@@ -147,6 +149,10 @@ class Agent:
                     log.error("configuration bundle not handled this time (%r); the current one stays", error)
             if self.releases is not None:
                 self.releases.after_checkin_safely(self.credentials.token, answer.body, self.clock.time())
+            try:
+                self.remote.after_checkin(self.credentials.token, answer.body)
+            except (ServerUnreachable, OSError) as error:  # a full disk, no link: the next check-in tries again
+                log.error("messages and remote actions not handled this time (%r)", error)
             return True
         if answer.status == 401:
             log.error("the server refused our token: %s; waiting for a new enrolment code",

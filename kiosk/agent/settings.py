@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from kiosk.agent.actions_diagnostic import DEFAULT_COMMAND as DIAGNOSTIC_COMMAND
 from kiosk.problems import ConfigError, ConfigProblem
 
 ASSET_TAG = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -22,7 +23,7 @@ INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 REQUIRED = ("fleet_url", "asset_tag", "commune_insee", "enrolment_code_file")
 OPTIONAL = ("state_dir", "events_dir", "ca_file", "interval_s", "spool_quota_mb",
             "bundle_public_key", "bundle_dir", "config_dir", "releases_dir", "release_staging_dir",
-            "release_switch_dir")
+            "release_switch_dir", "diagnostic_command")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class AgentSettings:
     releases_dir: Path | None = None
     release_staging_dir: Path = Path("/var/lib/kiosk-agent/release-staging")
     release_switch_dir: Path = Path("/var/lib/kiosk/release")
+    diagnostic_command: tuple[str, ...] = DIAGNOSTIC_COMMAND  # reads the kiosk units' journal (issue 12)
 
 
 SettingsProblem = ConfigProblem  # the same error shape as the kiosk's configuration
@@ -151,6 +153,14 @@ def load_agent_settings(path: str | Path) -> AgentSettings:
                 problem(key, f"valeur hors limites : entre {low} et {high}", lines.get(key))
             else:
                 values[key] = value
+    if "diagnostic_command" in data:
+        value = data["diagnostic_command"]
+        if (not isinstance(value, list) or not 1 <= len(value) <= 30
+                or not all(isinstance(part, str) and 0 < len(part) <= 200 for part in value)):
+            problem("diagnostic_command", "il faut une liste de mots (la commande et ses arguments)",
+                    lines.get("diagnostic_command"))
+        else:
+            values["diagnostic_command"] = tuple(value)
     if problems:
         raise AgentSettingsError(problems)
     return AgentSettings(**values)

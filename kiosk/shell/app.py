@@ -18,7 +18,7 @@ from flask import Blueprint, Flask
 
 from kiosk.config import KioskConfig
 from kiosk.events import EventLog
-from kiosk.shell import callback, display, errors, help_page, home, security, status, typesetting, unreachable, window_pages
+from kiosk.shell import callback, display, errors, help_page, home, messages, security, status, typesetting, unreachable, window_pages
 from kiosk.shell.connectivity import ConnectivityProbe
 from kiosk.shell.settings import ShellSettings
 from kiosk.shell.state import EXTENSION_KEY, ShellState, shell_state
@@ -58,7 +58,7 @@ def create_app(config: KioskConfig, *, events: EventLog | None = None, settings:
     app.extensions[EXTENSION_KEY] = ShellState(config=config, settings=settings, probe=probe, events=events,
                                                pictograms=pictograms)
 
-    for module in (security, typesetting, errors, display):
+    for module in (security, typesetting, errors, display, messages):
         module.init_app(app)
     for blueprint in (home.blueprint, help_page.blueprint, callback.blueprint, window_pages.blueprint, unreachable.blueprint, status.blueprint, *blueprints):
         app.register_blueprint(blueprint)

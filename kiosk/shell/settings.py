@@ -39,6 +39,10 @@ class ShellSettings:
         False, "True when the pages are shown inside the kiosk window, whose native toolbar already has "
         "'Accueil' and the text size buttons: the header then leaves them out (the contrast switch stays).")
 
+    messages_file: str = _setting(
+        "", "File where the telemetry agent writes the staff's messages, shown as a banner on every page until "
+        "their end date (kiosk run --bundles DIR uses DIR/messages.json; empty: no messages).")
+
     def __post_init__(self) -> None:
         problems = []
         if not self.probe_host or any(char in self.probe_host for char in "/ :?#"):

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXIT_NO_DISPLAY = 1
 EXIT_FATAL = 3
+IDLE_CHECK_S = 30  # an idle kiosk applies a staged bundle or a remote restart within this (issue 12)
 
 
 def start_shell(config: KioskConfig, events: EventLog, documents, printer, port: int = 0, shell_settings=None):
@@ -79,6 +80,8 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
 
     # Inside the window, the shell's header leaves "Accueil" and the text size to the native toolbar.
     shell_settings = (shell_settings or ShellSettings.from_environment()).with_changes(in_kiosk_window=True)
+    if bundle_dir is not None and not shell_settings.messages_file:  # the staff's banners (issue 12)
+        shell_settings = shell_settings.with_changes(messages_file=os.path.join(bundle_dir, "messages.json"))
     private_folder = None
     if settings.documents_dir is None:
         private_folder = tempfile.mkdtemp(prefix="kiosk-documents-", dir=os.environ.get("XDG_RUNTIME_DIR"))
@@ -111,6 +114,10 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
                 kiosk.exit_code = EXIT_RELOAD
                 GLib.timeout_add(int((settings.farewell_s + 0.5) * 1000), lambda: kiosk._quit() and False)
             kiosk.on_session_boundary = swap_after_wipe(bundle_dir, quit_after_farewell)
+            from kiosk.agent.actions_boundary import BoundaryRequests  # remote restart and reboot (issue 12)
+            requests = BoundaryRequests(bundle_dir, settings.reboot_command)
+            kiosk.on_session_boundary = requests.boundary_hook(kiosk.on_session_boundary, quit_after_farewell)
+            GLib.timeout_add_seconds(IDLE_CHECK_S, lambda: requests.when_free(kiosk, kiosk.on_session_boundary) or True)
         from kiosk.updates.boundary import leave_for_release  # a new kiosk version waits: switch between sessions
         kiosk.on_session_boundary = leave_for_release(kiosk.on_session_boundary, settings.farewell_s)
         return kiosk

@@ -42,6 +42,9 @@ class WindowSettings:
     farewell_s: float = _setting(
         8.0, "Seconds the shell's session-ended page stays after a wipe before the home screen comes back.")
     shell_port: int = _setting(0, "Loopback port of the shell served inside the window process (0: any free port).")
+    reboot_command: tuple[str, ...] = _setting(
+        ("systemctl", "reboot"), "Command that reboots the PC when staff ask for it (run between two sessions; "
+        "logind allows it to the user of the active seat).")
 
     def __post_init__(self) -> None:
         problems = []

@@ -25,13 +25,13 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-    from provisioning.fleet import api, bundle_api, callback_endpoint, dashboard, errors, metrics
+    from provisioning.fleet import actions_api, api, bundle_api, callback_endpoint, dashboard, errors, metrics
     from provisioning.fleet import release_api
     from provisioning.fleet.dashboard import release_pages
     from provisioning.fleet.accounts import reset_views
     from provisioning.fleet.accounts import views as account_views
     from provisioning.fleet.dashboard import actions, alert_pages, asset_register, callbacks_pages, exports_page, pages
-    from provisioning.fleet.dashboard import management_pages, usage_pages
+    from provisioning.fleet.dashboard import management_pages, remote_actions_pages, usage_pages
     from provisioning.fleet.exports import views as export_views
     from provisioning.fleet.store import engine as db
     db.init_app(app)
@@ -41,7 +41,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
                       usage_pages.blueprint, asset_register.blueprint, export_views.blueprint, exports_page.blueprint,
                       alert_pages.blueprint, reset_views.blueprint, callbacks_pages.blueprint,
                       metrics.blueprint, bundle_api.blueprint, management_pages.blueprint, release_api.blueprint,
-                      release_pages.blueprint):
+                      release_pages.blueprint, actions_api.blueprint,
+                      remote_actions_pages.blueprint):
         app.register_blueprint(blueprint)
     from provisioning.fleet.checkin_endpoint import CheckinEndpoint
     app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask

@@ -51,6 +51,7 @@ PAGES = [
     (f"/tableau/communes/{LUCHON}/horaires", OWN), (f"/tableau/communes/{LOURDES}/horaires", OTHER), (f"/tableau/communes/{LOURDES}/bus", FLEET),  # central management
     ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
     ("/tableau/versions", FLEET),  # kiosk software releases
+    ("/tableau/messages", FLEET),  # messages to the kiosks (commune accounts: none, see remote_actions_pages.py)
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only
@@ -67,6 +68,9 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
     (f"/tableau/communes/{LUCHON}/configuration/1/retour", {}),  # central management: rollback
     ("/tableau/rappels/1", {"r1-status": "done"}),
+    ("/tableau/machines/LUCH-001/actions", {"kind": "diagnostic"}), ("/tableau/machines/LUCH-001/actions/1/annuler", {}),
+    ("/tableau/messages", {"scope": "commune", "target": LUCHON, "text": "Le bus ne passera pas jeudi 12",
+                           "ends_on": str(__import__("datetime").date.today())}), ("/tableau/messages/1/fin", {}),
 ]
 
 

@@ -15,6 +15,7 @@ from provisioning.fleet import management
 from kiosk.config.models import DAYS
 from provisioning.fleet.accounts.access import ALL_ROLES, FLEET_ROLES, check_commune, engine, requires
 from provisioning.fleet.accounts.access import db
+from provisioning.fleet.dashboard.bundle_diff import history_changes
 from provisioning.fleet.store.schema import communes
 
 blueprint = Blueprint("management", __name__, url_prefix="/tableau")
@@ -81,9 +82,10 @@ def bus_calendar(insee: str):
             flash(f"Calendrier du bus enregistré : version {version}, envoyée aux bornes à leur prochaine connexion.")
             return redirect(url_for("management.bus_calendar", insee=insee))
     history = management.history(engine(), insee)
+    changes = history_changes(db(), insee, [item.version for item in history])
     return render_template("management/bus_calendar.html", insee=insee, commune_name=name, form=form,
                            rows=rows + [dict.fromkeys(FIELDS, "")] * EMPTY_ROWS, problems=problems,
-                           history=history), 400 if problems else 200
+                           history=history, changes=changes), 400 if problems else 200
 
 
 DAY_NAMES = {"mo": "Lundi", "tu": "Mardi", "we": "Mercredi", "th": "Jeudi", "fr": "Vendredi", "sa": "Samedi",
