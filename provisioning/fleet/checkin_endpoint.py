@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
-from provisioning.fleet import management
+from provisioning.fleet import assist_log, management
 from provisioning.fleet.store import ingest
 from provisioning.fleet.body import read_json
 from provisioning.fleet.errors import ApiError, error_document
@@ -68,6 +68,7 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
             bundle_version = management.latest_for_device_on(connection, engine.dialect.name, auth.device_id)
             if bundle_version is not None:
                 answer = {**answer, "bundle_version": bundle_version}
+        answer = assist_log.with_hint_on(answer, connection, engine.dialect.name, auth.device_id)  # issue 13
     finally:
         connection.close()
     return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,

@@ -66,6 +66,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
     (f"/tableau/communes/{LUCHON}/configuration/1/retour", {}),  # central management: rollback
     ("/tableau/rappels/1", {"r1-status": "done"}),
+    ("/tableau/machines/LUCH-001/assistance", {"name": "Claire", "title": "médiatrice"}),  # remote assistance
 ]
 
 

@@ -12,5 +12,6 @@ from provisioning.fleet.store import deadlines  # noqa: F401  (its triggers come
 from provisioning.fleet.store import followup_schema  # noqa: F401  (notes, daily statuses: dash_ tables too)
 from provisioning.fleet.store import management_schema  # noqa: F401  (bundles, bus calendar: mgmt_ tables)
 from provisioning.fleet.store import help_schema  # noqa: F401  (the residents' call-back requests: help_ tables)
+from provisioning.fleet.store import assist_schema  # noqa: F401  (remote assistance log: assist_ tables)
 
 __all__ = ["metadata"]
