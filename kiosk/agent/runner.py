@@ -226,6 +226,8 @@ class Agent:
 def run_agent(settings: AgentSettings, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     agent = Agent(settings, clock=SystemClock(stop))
+    from kiosk.assist.agent_watch import AssistWatch
+    AssistWatch(settings, lambda: agent.credentials, stop).start()  # remote assistance requests (issue 13)
     try:
         agent.run(stop)
     finally:

@@ -111,6 +111,8 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
                 kiosk.exit_code = EXIT_RELOAD
                 GLib.timeout_add(int((settings.farewell_s + 0.5) * 1000), lambda: kiosk._quit() and False)
             kiosk.on_session_boundary = swap_after_wipe(bundle_dir, quit_after_farewell)
+        from kiosk.window.assist import AssistSharing
+        kiosk.assist = AssistSharing(kiosk, settings.events_dir)  # consented remote assistance (issue 13)
         return kiosk
 
     def ready(kiosk) -> None:

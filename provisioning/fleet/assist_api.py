@@ -1,7 +1,7 @@
 """``/api/v1/assist/...``: the kiosk's side of consented remote assistance (issue 13 point 3).
 
-``GET poll`` (device token): waits a bounded time for a mediator's request and hands out a fresh session
-key with it. Every other call is for one session and carries that key, never the device token (the
+``GET poll`` (device token): waits a bounded time for a mediator's request and hands it out once, with
+its session key (a request not answered within two minutes ends as "unanswered"). Every other call is for one session and carries that key, never the device token (the
 kiosk's window, which shares its page, does not hold the device token). Everything is hostile: sizes,
 types, dimensions and reasons are checked here, and each refusal has the API's one error shape.
 A frame is kept in the relay's memory only, never on disk, and is dropped when the session ends.
@@ -80,7 +80,7 @@ def poll():
             if row is not None and row.started_at is None:
                 if time.time() - row.requested_at > assist_log.ANSWER_TIMEOUT_S:
                     assist_log.end(conn, row.id, "unanswered", time.time())
-                else:
+                elif row.kiosk_key_sha256 is None:  # handed out once: the window holds it until it answers
                     key = assist_log.issue_key(conn, row.id)
                     return jsonify({"ok": True, "assist": {"id": row.id, "mediator": row.mediator_name,
                                                            "title": row.mediator_title, "key": key}})

@@ -1,0 +1,41 @@
+"""How big and how often frames go out, adapted to the link: a ladder of (scale, JPEG quality) steps.
+
+A frame is only captured when the previous one has been uploaded (the caller skips otherwise), so a slow
+link already means fewer frames; on top of that, an upload slower than ``slow_s`` moves one step down
+the ladder (smaller, coarser frames) and a run of fast ones moves one step back up.
+"""
+
+from __future__ import annotations
+
+LADDER = ((1.0, 70), (0.8, 60), (0.65, 50), (0.5, 42), (0.4, 35))
+
+
+class Pacing:
+    def __init__(self, slow_s: float = 0.6, fast_s: float = 0.2, fast_run: int = 5, start: int = 1) -> None:
+        self.slow_s, self.fast_s, self.fast_run = slow_s, fast_s, fast_run
+        self.level = start
+        self._fast = 0
+
+    @property
+    def scale(self) -> float:
+        return LADDER[self.level][0]
+
+    @property
+    def quality(self) -> int:
+        return LADDER[self.level][1]
+
+    def record(self, upload_s: float) -> None:
+        if upload_s > self.slow_s:
+            self.level = min(len(LADDER) - 1, self.level + 1)
+            self._fast = 0
+        elif upload_s < self.fast_s:
+            self._fast += 1
+            if self._fast >= self.fast_run and self.level > 0:
+                self.level -= 1
+                self._fast = 0
+        else:
+            self._fast = 0
+
+    def too_big(self) -> None:
+        """A frame over the relay's size limit: step down for the next one."""
+        self.level = min(len(LADDER) - 1, self.level + 1)
