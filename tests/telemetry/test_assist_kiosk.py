@@ -1,0 +1,72 @@
+"""Remote assistance pieces that need no window: the request handed from the agent to the window
+(written whole, taken once, stale or invalid ones ignored and deleted), the frame pacing ladder, and the
+image header check the relay applies to every frame."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from kiosk.assist.offers import OfferDrop
+from kiosk.assist.pacing import LADDER, Pacing
+from kiosk.protocol.assist import image_size, validate_event
+
+OFFER = {"id": 7, "mediator": "Claire", "title": "médiatrice", "key": "k" * 43,
+         "relay_url": "https://flotte.example", "ca_file": None}
+
+
+def test_an_offer_is_taken_once(tmp_path):
+    drop = OfferDrop(tmp_path)
+    drop.put({**OFFER, "offered_at": time.time()})
+    assert drop.take()["mediator"] == "Claire"
+    assert drop.take() is None and not drop.path.exists()
+
+
+@pytest.mark.parametrize("change", [
+    {"offered_at": time.time() - 300}, {"title": "chef"}, {"mediator": ""}, {"mediator": "x" * 41},
+    {"key": "short"}, {"relay_url": "file:///etc/passwd"}, {"id": True}, {"mediator": "Claire\n"},
+])
+def test_a_stale_or_invalid_offer_is_ignored_and_deleted(tmp_path, change):
+    drop = OfferDrop(tmp_path)
+    drop.put({**OFFER, "offered_at": time.time(), **change})
+    assert drop.take() is None and not drop.path.exists()
+
+
+def test_garbage_in_the_offer_file_is_ignored(tmp_path):
+    drop = OfferDrop(tmp_path)
+    drop.directory.mkdir()
+    drop.path.write_bytes(b"\xff" * 5000)
+    assert drop.take() is None and not drop.path.exists()
+
+
+def test_pacing_steps_down_on_slow_uploads_and_back_up_on_fast_ones():
+    pacing = Pacing(start=0)
+    assert (pacing.scale, pacing.quality) == LADDER[0]
+    for _ in range(10):
+        pacing.record(2.0)
+    assert (pacing.scale, pacing.quality) == LADDER[-1], "the smallest step on a very slow link"
+    for _ in range(5):
+        pacing.record(0.05)
+    assert pacing.level == len(LADDER) - 2, "one step back up after a run of fast uploads"
+    pacing.record(0.4)
+    assert pacing.level == len(LADDER) - 2
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_image_size_reads_real_headers(kind):
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (321, 123), (1, 2, 3)).save(buffer, kind, progressive=(kind == "JPEG"))
+    assert image_size(buffer.getvalue(), f"image/{kind.lower()}") == (321, 123)
+    assert image_size(buffer.getvalue()[:12], f"image/{kind.lower()}") is None
+    assert image_size(b"GIF89a", "image/gif") is None
+
+
+def test_mediator_events_are_checked():
+    assert validate_event({"kind": "point", "x": 0, "y": 1}) == []
+    assert validate_event({"kind": "point", "x": True, "y": 0.5})
+    assert validate_event({"kind": "message", "text": "a\x07"})
+    assert validate_event({"kind": "click", "x": 0.5, "y": 0.5})
+    assert validate_event([]) == ["/: must be an object"]
