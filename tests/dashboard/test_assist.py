@@ -53,8 +53,8 @@ def log_row(fleet, session_id):
         return conn.execute(sa.select(assist_sessions).where(assist_sessions.c.id == session_id)).one()
 
 
-def test_refusal_ends_it_and_nothing_can_be_sent(fresh_sqlite):
-    fleet = fresh_sqlite
+def test_refusal_ends_it_and_nothing_can_be_sent(fresh):
+    fleet = fresh  # SQLite and PostgreSQL: the check-in's hint is hand-written SQL
     staff = fleet.client("staff")
     asked = ask(staff)
     assert asked.status_code == 302 and "/tableau/assistance/" in asked.headers["Location"]
