@@ -26,11 +26,13 @@ from provisioning.fleet.store.engine import get_engine, write_transaction
 blueprint = Blueprint("assist_api", __name__, url_prefix=ASSIST_PREFIX)
 blueprint.record_once(lambda state: init_relay(state.app))
 MAX_ANSWER_BODY_BYTES = 1024
-DEFAULT_IDLE_S = 600.0
 
 
 def idle_s() -> float:
-    return float(current_app.config.get("ASSIST_IDLE_S", DEFAULT_IDLE_S))
+    """The ``assist_idle_minutes`` setting, or ``ASSIST_IDLE_S`` (tests) when set."""
+    if "ASSIST_IDLE_S" in current_app.config:
+        return float(current_app.config["ASSIST_IDLE_S"])
+    return current_app.config["FLEET_SETTINGS"].assist_idle_minutes * 60.0
 
 
 def _wait(name: str, ceiling: int) -> float:

@@ -149,6 +149,14 @@ def test_hostile_frames_get_a_4xx(fresh_sqlite):
         answer = kiosk(fleet, "post", offer, "frame", data=body, content_type=content_type)
         assert answer.status_code == status and answer.get_json()["ok"] is False, (content_type, answer.get_json())
         assert answer.get_json()["status"] == status
+    fleet.app.config["ASSIST_IDLE_S"] = 0.3  # the assist_idle_minutes setting, shortened
+    try:
+        time.sleep(0.4)
+        idle = kiosk(fleet, "post", offer, "frame", data=png(), content_type="image/png")
+    finally:
+        del fleet.app.config["ASSIST_IDLE_S"]
+    assert idle.status_code == 410 and idle.get_json()["errors"] == ["idle"], "no point nor message for too long"
+    assert log_row(fleet, offer["id"]).end_reason == "idle"
 
 
 def test_wrong_keys_and_bad_parameters(fresh_sqlite):
@@ -168,3 +176,10 @@ def test_wrong_keys_and_bad_parameters(fresh_sqlite):
     assert client.get("/api/v1/assist/poll").status_code == 401
     assert poll(fleet) is None, "a request is handed out once"
     assert kiosk(fleet, "post", offer, "answer", json={"accept": True}).status_code == 200
+    relay = fleet.app.extensions["assist_relay"]
+    relay.clock = lambda: time.monotonic() + 7  # seven seconds later: the mediator's page stopped asking
+    try:
+        gone = kiosk(fleet, "get", offer, "events?after=0&wait=0")
+    finally:
+        relay.clock = time.monotonic
+    assert gone.status_code == 410 and gone.get_json()["errors"] == ["mediator_left"]
