@@ -2,7 +2,9 @@
 
 A frame is only captured when the previous one has been uploaded (the caller skips otherwise), so a slow
 link already means fewer frames; on top of that, an upload slower than ``slow_s`` moves one step down
-the ladder (smaller, coarser frames) and a run of fast ones moves one step back up.
+the ladder (smaller, coarser frames) and a run of fast ones moves one step back up. And the frames of a
+moving page never use more than ``budget_kbit_per_s`` on average (a 4G uplink shared with the page's own
+traffic): after a frame of N bytes, the next capture waits N / budget seconds.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ LADDER = ((1.0, 70), (0.8, 60), (0.65, 50), (0.5, 42), (0.4, 35))
 
 
 class Pacing:
-    def __init__(self, slow_s: float = 0.6, fast_s: float = 0.2, fast_run: int = 5, start: int = 1) -> None:
+    def __init__(self, slow_s: float = 0.6, fast_s: float = 0.2, fast_run: int = 5, start: int = 2,
+                 budget_kbit_per_s: float = 250.0) -> None:
         self.slow_s, self.fast_s, self.fast_run = slow_s, fast_s, fast_run
+        self.budget_bytes_per_s = budget_kbit_per_s * 1000 / 8
         self.level = start
         self._fast = 0
 
@@ -35,6 +39,10 @@ class Pacing:
                 self._fast = 0
         else:
             self._fast = 0
+
+    def pause_after(self, frame_bytes: int, upload_s: float) -> float:
+        """Seconds to wait before the next capture, so that frames stay within the budget."""
+        return max(0.0, frame_bytes / self.budget_bytes_per_s - upload_s)
 
     def too_big(self) -> None:
         """A frame over the relay's size limit: step down for the next one."""

@@ -59,6 +59,7 @@ class AssistSharing:
         self.running = False
         self.generation = 0              # bumps at each end: late callbacks of a past session do nothing
         self.in_flight = False
+        self.not_before = 0.0            # no capture before this moment (the link's budget)
         self.pacing = Pacing()
         self.last_digest = b""
         self.last_sent_at = 0.0
@@ -144,8 +145,8 @@ class AssistSharing:
     def _capture(self, generation: int) -> bool:
         if generation != self.generation or not self.running:
             return False
-        if self.in_flight:
-            return True  # the previous frame is still on its way: skip this one
+        if self.in_flight or time.monotonic() < self.not_before:
+            return True  # the previous frame is still on its way, or the budget is spent: skip this one
         help_view = self.kiosk.help.view
         view = help_view if help_view is not None and self.kiosk.help.visible else self.kiosk.view
         self.in_flight = True
@@ -185,7 +186,9 @@ class AssistSharing:
                 return
             started = time.monotonic()
             self.frames_client.send_frame(bytes(image), "image/jpeg")
-            self.pacing.record(time.monotonic() - started)
+            upload_s = time.monotonic() - started
+            self.pacing.record(upload_s)
+            self.not_before = time.monotonic() + self.pacing.pause_after(len(image), upload_s)
             self.frames_sent += 1
             self.bytes_sent += len(image)
             self.last_sent_at = time.monotonic()

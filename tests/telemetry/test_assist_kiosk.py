@@ -70,3 +70,9 @@ def test_mediator_events_are_checked():
     assert validate_event({"kind": "message", "text": "a\x07"})
     assert validate_event({"kind": "click", "x": 0.5, "y": 0.5})
     assert validate_event([]) == ["/: must be an object"]
+
+
+def test_frames_stay_within_the_budget():
+    pacing = Pacing(budget_kbit_per_s=240)
+    assert pacing.pause_after(30_000, 0.2) == pytest.approx(0.8), "30 kB at 240 kbit/s: one frame a second"
+    assert pacing.pause_after(3_000, 0.2) == 0.0
