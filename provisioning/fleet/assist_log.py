@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 import sqlalchemy as sa
 
@@ -43,6 +44,7 @@ def create(conn: sa.Connection, device_id: int, user_id: int, name: str, title: 
         current = None
     if current is not None:
         raise AssistBusy(current.id)
+    forget_hints()
     return conn.execute(table.insert().values(
         device_id=device_id, mediator_user_id=user_id, mediator_name=name, mediator_title=title,
         requested_at=now)).inserted_primary_key[0]
@@ -61,12 +63,14 @@ def key_matches(row, key: str) -> bool:
 
 
 def start(conn: sa.Connection, session_id: int, now: float) -> bool:
+    forget_hints()
     return conn.execute(table.update().where(table.c.id == session_id, table.c.started_at.is_(None),
                                              table.c.ended_at.is_(None)).values(started_at=now)).rowcount == 1
 
 
 def end(conn: sa.Connection, session_id: int, reason: str, now: float) -> bool:
     """End the session (once: the first reason is kept); the key stops working. True if it was ongoing."""
+    forget_hints()
     return conn.execute(table.update().where(table.c.id == session_id, table.c.ended_at.is_(None)).values(
         ended_at=now, end_reason=reason, kiosk_key_sha256=None)).rowcount == 1
 
@@ -76,27 +80,40 @@ def of_device(conn: sa.Connection, device_id: int, limit: int = 20) -> list:
                              .order_by(table.c.requested_at.desc()).limit(limit)))
 
 
-PENDING_HINT = """
-SELECT id, mediator_name FROM assist_sessions
-WHERE device_id = :device_id AND ended_at IS NULL AND started_at IS NULL ORDER BY id DESC LIMIT 1
+PENDING_HINTS = """
+SELECT device_id, id, mediator_name FROM assist_sessions
+WHERE ended_at IS NULL AND started_at IS NULL ORDER BY id LIMIT 1000
 """
+HINTS_TTL_S = 2.0
+_hints: dict[int, tuple[float, dict]] = {}  # per engine: (valid until, {device id: hint})
 
 
-def pending_hint_on(dbapi_connection, dialect: str, device_id: int) -> dict | None:
-    """For the check-in answer (the check-in's driver connection, one indexed lookup, left with no
-    transaction): the request waiting for this kiosk's answer, without its key (the agent fetches the
-    key from ``/api/v1/assist/poll``)."""
+def forget_hints() -> None:
+    """A request was made, answered or ended in this process: the next check-in reads them again."""
+    _hints.clear()
+
+
+def pending_hints_on(dbapi_connection, engine, now: float) -> dict:
+    """Every request waiting for a kiosk's answer, read at most once per ``HINTS_TTL_S`` per process (one
+    small query for all check-ins of those seconds, not one per check-in), on the check-in's driver
+    connection, left with no transaction."""
+    cached = _hints.get(id(engine))
+    if cached is not None and cached[0] > now:
+        return cached[1]
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(hot_sql.for_dialect(PENDING_HINT, dialect), {"device_id": device_id})
-        row = cursor.fetchone()
+        cursor.execute(hot_sql.for_dialect(PENDING_HINTS, engine.dialect.name))
+        rows = cursor.fetchall()
     finally:
         cursor.close()
     dbapi_connection.rollback()
-    return None if row is None else {"id": int(row[0]), "mediator": row[1]}
+    hints = {int(device_id): {"id": int(session_id), "mediator": name} for device_id, session_id, name in rows}
+    _hints[id(engine)] = (now + HINTS_TTL_S, hints)
+    return hints
 
 
-def with_hint_on(answer: dict, dbapi_connection, dialect: str, device_id: int) -> dict:
-    """The check-in answer, with the optional key ``assist`` when a mediator waits for this kiosk."""
-    hint = pending_hint_on(dbapi_connection, dialect, device_id)
+def with_hint_on(answer: dict, dbapi_connection, engine, device_id: int) -> dict:
+    """The check-in answer, with the optional key ``assist`` ({id, mediator}; the agent fetches the key
+    from ``/api/v1/assist/poll``) when a mediator waits for this kiosk."""
+    hint = pending_hints_on(dbapi_connection, engine, time.monotonic()).get(device_id)
     return answer if hint is None else {**answer, "assist": hint}

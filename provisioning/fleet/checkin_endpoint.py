@@ -68,7 +68,7 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
             bundle_version = management.latest_for_device_on(connection, engine.dialect.name, auth.device_id)
             if bundle_version is not None:
                 answer = {**answer, "bundle_version": bundle_version}
-        answer = assist_log.with_hint_on(answer, connection, engine.dialect.name, auth.device_id)  # issue 13
+        answer = assist_log.with_hint_on(answer, connection, engine, auth.device_id)  # issue 13
     finally:
         connection.close()
     return {"ok": True, **answer, "interval_s": settings.checkin_interval_s,
