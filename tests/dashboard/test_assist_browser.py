@@ -11,7 +11,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dashboard_helpers import LUCHON  # noqa: F401 - the seeded fleet's communes
 
 pytestmark = pytest.mark.browser
 

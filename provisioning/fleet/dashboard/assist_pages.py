@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from wtforms import RadioField, SelectChoice, StringField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms.validators import InputRequired, Length, Regexp, ValidationError
 
 from kiosk.protocol.assist import MEDIATOR_TITLES, MESSAGE_MAX_CHARS, validate_event
 from provisioning.fleet import assist_log
@@ -68,7 +68,7 @@ def _own_session(session_id: int):
 def _check_csrf() -> None:
     try:
         validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token"))
-    except (CSRFError, Exception):  # flask_wtf raises ValidationError for a missing or wrong token
+    except ValidationError:  # a missing, expired or wrong token
         abort(400)
 
 
