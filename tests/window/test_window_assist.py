@@ -178,3 +178,18 @@ def test_the_end_of_the_session_ends_the_assistance(assisted, fleet, mediator):
     driver.kiosk.end_session(idle=False)
     wait_ended(driver, fleet, session_id, "session_end")
     assert not driver.kiosk.assist.banner.get_visible()
+
+
+def test_the_mediators_stop_ends_it_on_the_kiosk_within_2_s(assisted, fleet, mediator):
+    driver = assisted
+    session_id, viewer = ask_and_hand_over(fleet, mediator, driver)
+    driver.click_widget(driver.kiosk.assist.consent.yes)
+    banner = driver.kiosk.assist.banner
+    driver.wait(lambda: banner.get_mapped() and relay(fleet).live(session_id) is not None, 10, "the sharing")
+    driver.pump(1.0)  # the kiosk is waiting in its events long-poll
+    token = re.search(r'data-csrf="([^"]+)"', mediator.get(viewer).get_data(as_text=True)).group(1)
+    assert mediator.post(viewer + "/arreter", headers={"X-CSRFToken": token}).status_code == 204
+    stopped = time.monotonic()
+    driver.wait(lambda: not banner.get_visible(), 5, "the banner to go away")
+    assert time.monotonic() - stopped <= 2.0
+    assert row(fleet, session_id).end_reason == "mediator"
