@@ -34,7 +34,7 @@ from kiosk.window.assist_widgets import Banner, ConsentQuestion, Pointer, instal
 log = logging.getLogger(__name__)
 
 CAPTURE_EVERY_MS = 200
-RESEND_STILL_PAGE_S = 10.0   # an unchanged page is sent again this often (the mediator's page catches up)
+RESEND_STILL_PAGE_S = 30.0   # an unchanged page is sent again this often (the relay keeps the latest one anyway)
 UNREACHABLE_S = 15.0
 CONSENT_WAIT_S = 100.0       # the question goes away unanswered (the server gives up at 120 s)
 EVENTS_WAIT_S = 15
