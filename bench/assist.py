@@ -3,17 +3,18 @@ process under Xvfb, sharing its page through :mod:`kiosk.window.assist`) and the
 in a one-process gthread gunicorn, as the relay must run), with a mediator's viewer played by a thread
 long-polling frames exactly as the viewer page's script does.
 
-Phases (``--seconds`` each, after « Oui »): the page still, then the page scrolling (40 px every 100 ms).
-Figures: frame_latency_p95_ms / p50 (capture finished on the kiosk -> frame received by the viewer, wall
-clocks of one machine), kbit_per_s_still / kbit_per_s_scrolling (frame bytes the kiosk uploaded per
-second), frames_per_s in each phase, mean frame bytes, kiosk_cpu_percent (the kiosk's process tree:
-window process and WebKit's processes, percent of one core, while scrolling) and its baseline while the
-same page scrolls with no assistance. Prints ONE JSON line.
+Two sessions, one after the other: the kiosk's link on loopback, then through bench/slow_link.py (a
+4G-like link on loopback: 1.5 Mbit/s up, 8 Mbit/s down, +50 ms each way; the mediator stays on
+loopback). Each: the page still (``--seconds``), then scrolling (40 px every 100 ms, ``--scroll-seconds``).
+Figures per link: frame_latency_p95_ms / p50 (capture finished on the kiosk -> frame received by the
+viewer, wall clocks of one machine; frames of both phases), kbit_per_s_still / kbit_per_s_scrolling (frame
+bytes the kiosk uploaded per second), frames_per_s, mean frame bytes, kiosk_cpu_percent (the kiosk's
+process tree: window process and WebKit's processes, percent of one core, while scrolling) and its
+baseline while the same page scrolls with no assistance. Then (window closed) bench/assist_ingest.py:
+bench/ingest.py's figures with and without ten simulated assistance sessions sending the last real frame.
+Prints ONE JSON line (the loopback figures at the top level, the throttled ones under "4g").
 
-Not measured (yet): a throttled link (only loopback here), and bench/ingest.py's figures with ten
-assistance sessions running beside the check-ins.
-
-    .venv/bin/python bench/assist.py [--seconds 10]
+    .venv/bin/python bench/assist.py [--seconds 8] [--scroll-seconds 25] [--ingest-rounds 3]
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "window"))  # the same one-tile configuration as the window tests
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from assist_ingest import measure  # noqa: E402
 from single_tile_config import write_config  # noqa: E402
+from slow_link import SlowLink  # noqa: E402
 
 TALL_PAGE = ("<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Formulaire</title></head><body>"
              + "".join(f"<h2>Rubrique {n}</h2><p>Texte d'exemple de la démarche, ligne {n}, avec quelques mots de plus "
@@ -111,6 +115,7 @@ def child(config_dir: str, events_dir: str) -> int:
             if line.startswith("visit "):
                 kiosk.view.load_uri(line.split(" ", 1)[1])
             elif line == "yes":
+                captured["sent"] = 0  # frames are numbered per session, as the relay numbers them
                 kiosk.assist.on_answer(True)
             elif line in ("scroll", "still"):
                 scrolling["on"] = line == "scroll"
@@ -118,10 +123,12 @@ def child(config_dir: str, events_dir: str) -> int:
                 kiosk.assist.on_stop()
             return bool(line)
 
-        def offered() -> bool:
-            if kiosk.assist.consent.visible:
+        asked = {"shown": False}
+
+        def offered() -> bool:  # says ASKED each time the consent question appears
+            if kiosk.assist.consent.visible and not asked["shown"]:
                 say("ASKED")
-                return False
+            asked["shown"] = kiosk.assist.consent.visible
             return True
         GLib.timeout_add(100, scroll)
         GLib.timeout_add(100, offered)
@@ -150,7 +157,7 @@ class Viewer(threading.Thread):
 
     def __init__(self, port: int, password: str) -> None:
         super().__init__(daemon=True)
-        self.port, self.received, self.running = port, [], True
+        self.port, self.received, self.running, self.last_frame = port, [], True, b""
         self.cookie = ""
         page = self.request("GET", "/connexion")[2].decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -177,13 +184,20 @@ class Viewer(threading.Thread):
             if status == 200:
                 seq = int(headers["X-Frame-Seq"])
                 self.received.append((seq, time.time(), len(data)))
+                self.last_frame = data
             elif headers.get("X-Assist-State", "").startswith("ended"):
                 return
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of the still phase")
+    parser.add_argument("--scroll-seconds", type=float, default=25.0, help="length of the scrolling phase")
+    parser.add_argument("--up-kbit", type=float, default=1500.0, help="the 4G-like link's uplink")
+    parser.add_argument("--down-kbit", type=float, default=8000.0, help="the 4G-like link's downlink")
+    parser.add_argument("--delay-ms", type=float, default=50.0, help="the 4G-like link's one-way delay")
+    parser.add_argument("--ingest-rounds", type=int, default=3,
+                        help="alternating rounds of bench/ingest.py's load with/without 10 sessions (0: skip)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -274,56 +288,94 @@ def main() -> int:
         time.sleep(args.seconds)
         baseline_cpu = (tree_cpu_s(kiosk.pid) - before) / args.seconds * 100
         send("still")
+        time.sleep(1)
+        before = tree_cpu_s(kiosk.pid)
+        time.sleep(args.seconds)
+        baseline_still_cpu = (tree_cpu_s(kiosk.pid) - before) / args.seconds * 100
 
-        viewer = Viewer(port, password)
-        page = viewer.request("GET", "/tableau/machines/LUCH-001")[2].decode()
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        status, headers, _ = viewer.request(
-            "POST", "/tableau/machines/LUCH-001/assistance", f"csrf_token={csrf}&name=Claire&title=m%C3%A9diatrice".encode(),
-            {"Content-Type": "application/x-www-form-urlencoded"})
-        viewer.session_path = headers["Location"].replace(f"http://127.0.0.1:{port}", "")
+        def share(relay_url: str) -> dict:
+            """One assistance session through ``relay_url``: still page, then scrolling page."""
+            viewer = Viewer(port, password)
+            page = viewer.request("GET", "/tableau/machines/LUCH-001")[2].decode()
+            csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+            status, headers, _ = viewer.request(
+                "POST", "/tableau/machines/LUCH-001/assistance", f"csrf_token={csrf}&name=Claire&title=m%C3%A9diatrice".encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"})
+            viewer.session_path = headers["Location"].replace(f"http://127.0.0.1:{port}", "")
+            client.close()
+            offer = poll_once(client, token, wait_s=0)
+            lines.clear()
+            OfferDrop(events_dir).put({**offer, "relay_url": relay_url, "offered_at": time.time(), "ca_file": None})
+            wait_line("ASKED")
+            viewer.start()
+            frames.clear()
+            send("yes")
+            time.sleep(2)
+
+            def phase(command: str, seconds: float) -> dict:
+                send(command)
+                time.sleep(1)
+                first_frame = max(frames, default=0)
+                cpu_before, started = tree_cpu_s(kiosk.pid), time.monotonic()
+                time.sleep(seconds)
+                elapsed = time.monotonic() - started
+                cpu = (tree_cpu_s(kiosk.pid) - cpu_before) / elapsed * 100
+                last_frame = max(frames, default=0)
+                sent = [frames[n] for n in list(frames) if first_frame < n <= last_frame]
+                latencies = [(received_at - frames[seq][0]) * 1000 for seq, received_at, _ in list(viewer.received)
+                             if first_frame < seq <= last_frame and seq in frames]
+                return {"kbit_per_s": round(sum(size for _at, size in sent) * 8 / 1000 / elapsed, 1),
+                        "frames_per_s": round(len(sent) / elapsed, 2), "cpu": round(cpu, 1), "latencies": latencies,
+                        "frame_bytes": round(statistics.mean([size for _at, size in sent])) if sent else 0}
+
+            still = phase("still", args.seconds)
+            scrolling = phase("scroll", args.scroll_seconds)
+            send("still")
+            send("stop")
+            viewer.join(timeout=10)
+            viewer.running = False
+            latencies = sorted(still["latencies"] + scrolling["latencies"])
+            p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else None
+            return {
+                "frame_latency_p95_ms": round(p95, 1) if p95 is not None else None,
+                "frame_latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+                "frames_measured": len(latencies),
+                "kbit_per_s_still": still["kbit_per_s"], "kbit_per_s_scrolling": scrolling["kbit_per_s"],
+                "frames_per_s_still": still["frames_per_s"], "frames_per_s_scrolling": scrolling["frames_per_s"],
+                "frame_bytes_scrolling": scrolling["frame_bytes"],
+                "kiosk_cpu_percent": scrolling["cpu"], "kiosk_cpu_percent_still": still["cpu"],
+                "last_frame": viewer.last_frame}
+
         from kiosk.assist.agent_watch import poll_once
         from kiosk.assist.offers import OfferDrop
-        client.close()  # the enrolment's kept connection has long been closed by the server
-        offer = poll_once(client, token, wait_s=0)
-        OfferDrop(events_dir).put({**offer, "relay_url": f"http://127.0.0.1:{port}", "offered_at": time.time(), "ca_file": None})
-        wait_line("ASKED")
-        viewer.start()
-        send("yes")
-        time.sleep(2)
-
-        def phase(command: str) -> dict:
-            send(command)
-            time.sleep(1)
-            first_frame = max(frames, default=0)
-            cpu_before, started = tree_cpu_s(kiosk.pid), time.monotonic()
-            time.sleep(args.seconds)
-            elapsed = time.monotonic() - started
-            cpu = (tree_cpu_s(kiosk.pid) - cpu_before) / elapsed * 100
-            sent = [frames[n] for n in list(frames) if n > first_frame]
-            latencies = [(received_at - frames[seq][0]) * 1000 for seq, received_at, _ in list(viewer.received)
-                         if seq > first_frame and seq in frames]
-            return {"kbit_per_s": round(sum(size for _at, size in sent) * 8 / 1000 / elapsed, 1),
-                    "frames_per_s": round(len(sent) / elapsed, 2), "cpu": round(cpu, 1), "latencies": latencies,
-                    "frame_bytes": round(statistics.mean([size for _at, size in sent])) if sent else 0}
-
-        still = phase("still")
-        scrolling = phase("scroll")
-        send("stop")
-        viewer.running = False
-        latencies = sorted(still["latencies"] + scrolling["latencies"])
-        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else None
+        loopback = share(f"http://127.0.0.1:{port}")
+        link = SlowLink(port, up_kbit_per_s=args.up_kbit, down_kbit_per_s=args.down_kbit,
+                        one_way_delay_s=args.delay_ms / 1000)
+        try:
+            slow = share(f"http://127.0.0.1:{link.port}")
+        finally:
+            link.close()
+        for process in reversed(processes[1:]):  # the window and Xvfb: the machine to the ingest's load
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+        frame = loopback.pop("last_frame")
+        slow.pop("last_frame")
+        if not frame:
+            raise SystemExit("the mediator received no frame")
+        ingest_figures = None
+        if args.ingest_rounds:
+            ingest_figures = measure(frame, max(1.0, loopback["frames_per_s_scrolling"]), rounds=args.ingest_rounds)
         print(json.dumps({
-            "frame_latency_p95_ms": round(p95, 1) if p95 is not None else None,
-            "frame_latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-            "frames_measured": len(latencies),
-            "kbit_per_s_still": still["kbit_per_s"], "kbit_per_s_scrolling": scrolling["kbit_per_s"],
-            "frames_per_s_still": still["frames_per_s"], "frames_per_s_scrolling": scrolling["frames_per_s"],
-            "frame_bytes_scrolling": scrolling["frame_bytes"],
-            "kiosk_cpu_percent": scrolling["cpu"], "kiosk_cpu_percent_still": still["cpu"],
+            **loopback,
             "kiosk_cpu_percent_scrolling_without_assistance": round(baseline_cpu, 1),
-            "seconds_per_phase": args.seconds, "link": "loopback (not throttled)",
-            "ingest_with_10_sessions": None}))
+            "kiosk_cpu_percent_still_without_assistance": round(baseline_still_cpu, 1),
+            "kiosk_cpu_percent_of_assistance_scrolling": round(loopback["kiosk_cpu_percent"] - baseline_cpu, 1),
+            "kiosk_cpu_percent_of_assistance_still": round(loopback["kiosk_cpu_percent_still"] - baseline_still_cpu, 1),
+            "link": "loopback",
+            "4g": {**slow, "link": f"loopback through bench/slow_link.py: {args.up_kbit:g} kbit/s up, "
+                                   f"{args.down_kbit:g} kbit/s down, +{args.delay_ms:g} ms each way"},
+            "seconds_still": args.seconds, "seconds_scrolling": args.scroll_seconds,
+            "ingest_with_10_sessions": ingest_figures}))
         return 0
     finally:
         for process in reversed(processes):

@@ -34,6 +34,7 @@ from kiosk.window.assist_widgets import Banner, ConsentQuestion, Pointer, instal
 log = logging.getLogger(__name__)
 
 CAPTURE_EVERY_MS = 200
+STILL_RECHECK_S = 0.5        # after an unchanged snapshot, the next one waits this long
 RESEND_STILL_PAGE_S = 30.0   # an unchanged page is sent again this often (the relay keeps the latest one anyway)
 UNREACHABLE_S = 15.0
 CONSENT_WAIT_S = 100.0       # the question goes away unanswered (the server gives up at 120 s)
@@ -168,6 +169,7 @@ class AssistSharing:
         now = time.monotonic()
         digest = hashlib.blake2b(pixbuf.get_pixels(), digest_size=16).digest()
         if digest == self.last_digest and now - self.last_sent_at < RESEND_STILL_PAGE_S:
+            self.not_before = now + STILL_RECHECK_S  # a still page is looked at less often
             self.in_flight = False
             return
         self.last_digest = digest
@@ -187,7 +189,7 @@ class AssistSharing:
             started = time.monotonic()
             self.frames_client.send_frame(bytes(image), "image/jpeg")
             upload_s = time.monotonic() - started
-            self.pacing.record(upload_s)
+            self.pacing.record(upload_s, len(image))
             self.not_before = time.monotonic() + self.pacing.pause_after(len(image), upload_s)
             self.frames_sent += 1
             self.bytes_sent += len(image)

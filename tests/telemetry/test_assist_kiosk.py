@@ -76,3 +76,15 @@ def test_frames_stay_within_the_budget():
     pacing = Pacing(budget_kbit_per_s=240)
     assert pacing.pause_after(30_000, 0.2) == pytest.approx(0.8), "30 kB at 240 kbit/s: one frame a second"
     assert pacing.pause_after(3_000, 0.2) == 0.0
+
+
+def test_pacing_prefers_more_smaller_frames_within_the_budget():
+    pacing = Pacing(start=0, budget_kbit_per_s=240, min_frames_per_s=2)  # a share of 15 kB a frame
+    pacing.record(0.05, 40_000)
+    assert pacing.level == 1, "a fast upload of a frame over the share still steps down"
+    for _ in range(10):
+        pacing.record(0.05, 10_000)
+    assert pacing.level == 1, "no climb while frames are not well under the share"
+    for _ in range(5):
+        pacing.record(0.05, 5_000)
+    assert pacing.level == 0
