@@ -114,6 +114,8 @@ def child(config_dir: str, events_dir: str) -> int:
             line = channel.readline().strip()
             if line.startswith("visit "):
                 kiosk.view.load_uri(line.split(" ", 1)[1])
+            elif line == "title":
+                say(f"TITLE {kiosk.view.get_title()} {not kiosk.view.is_loading()}")
             elif line == "yes":
                 captured["sent"] = 0  # frames are numbered per session, as the relay numbers them
                 kiosk.assist.on_answer(True)
@@ -253,7 +255,7 @@ def main() -> int:
             display = ":" + pipe.readline().strip()
         kiosk = subprocess.Popen([sys.executable, __file__, "--child", str(config_dir), str(events_dir)],
                                  env={**os.environ, "DISPLAY": display}, stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+                                 stdout=subprocess.PIPE, stderr=open(work / "kiosk.log", "wb"), text=True, cwd=REPO)
         processes.append(kiosk)
         frames: dict[int, tuple[float, int]] = {}
         lines: list[str] = []
@@ -279,8 +281,15 @@ def main() -> int:
             kiosk.stdin.flush()
 
         wait_line("HOME")
-        send(f"visit {page_url}")
-        time.sleep(3)
+        for _attempt in range(6):  # the tall page loaded, or the scrolling would measure nothing
+            send(f"visit {page_url}")
+            time.sleep(3)
+            send("title")
+            time.sleep(0.5)
+            if "TITLE Formulaire True" in lines:
+                break
+        else:
+            raise SystemExit("the kiosk did not load the bench's page")
         # Baseline: the same page scrolling, no assistance.
         send("scroll")
         time.sleep(1)

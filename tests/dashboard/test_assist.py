@@ -9,9 +9,40 @@ import io
 import re
 import time
 
+import pytest
 import sqlalchemy as sa
 
-from dashboard_helpers import checkin, csrf_token, health
+from dashboard_helpers import checkin, csrf_token, database, health, make_app, seed
+
+
+@pytest.fixture(scope="module")
+def shared_sqlite(tmp_path_factory):
+    """One seeded SQLite fleet for this module's tests (each ends what it started: see ``fleet``)."""
+    with database("sqlite", tmp_path_factory.mktemp("assist")) as url:
+        app = make_app(url)
+        fleet = seed(app)
+        fleet.url = url
+        yield fleet
+        app.extensions["fleet_engine"].dispose()
+
+
+@pytest.fixture
+def fleet(shared_sqlite):
+    """The shared fleet with no assistance going on before and after the test."""
+    from provisioning.fleet import assist_log
+    from provisioning.fleet.store.assist_schema import assist_sessions
+    engine = shared_sqlite.app.extensions["fleet_engine"]
+
+    def end_all() -> None:
+        with engine.begin() as conn:
+            ids = [row.id for row in conn.execute(sa.select(assist_sessions.c.id).where(assist_sessions.c.ended_at.is_(None)))]
+            for session_id in ids:
+                assist_log.end(conn, session_id, "mediator", time.time())
+        for session_id in ids:
+            shared_sqlite.app.extensions["assist_relay"].close(session_id, "mediator")
+    end_all()
+    yield shared_sqlite
+    end_all()
 
 
 def png(width=320, height=200, colour=(200, 30, 30)) -> bytes:
@@ -79,8 +110,7 @@ def test_refusal_ends_it_and_nothing_can_be_sent(fresh):
     assert "Claire" in page and "refusée par la personne" in page
 
 
-def test_frames_points_messages_and_stop(fresh_sqlite):
-    fleet = fresh_sqlite
+def test_frames_points_messages_and_stop(fleet):
     staff = fleet.client("staff")
     viewer = ask(staff).headers["Location"]
     offer = poll(fleet)
@@ -110,8 +140,7 @@ def test_frames_points_messages_and_stop(fresh_sqlite):
     assert fleet.app.extensions["assist_relay"].live(offer["id"]) is None, "the relay forgets the frame once it ends"
 
 
-def test_the_kiosk_ends_it_and_a_second_mediator_cannot_join(fresh_sqlite):
-    fleet = fresh_sqlite
+def test_the_kiosk_ends_it_and_a_second_mediator_cannot_join(fleet):
     staff, admin = fleet.client("staff"), fleet.client("admin")
     viewer = ask(staff).headers["Location"]
     busy = ask(admin, name="Paul")
@@ -139,8 +168,7 @@ HOSTILE_FRAMES = [
 ]
 
 
-def test_hostile_frames_get_a_4xx(fresh_sqlite):
-    fleet = fresh_sqlite
+def test_hostile_frames_get_a_4xx(fleet):
     ask(fleet.client("staff"))
     offer = poll(fleet)
     kiosk(fleet, "post", offer, "answer", json={"accept": True})
@@ -159,8 +187,7 @@ def test_hostile_frames_get_a_4xx(fresh_sqlite):
     assert log_row(fleet, offer["id"]).end_reason == "idle"
 
 
-def test_wrong_keys_and_bad_parameters(fresh_sqlite):
-    fleet = fresh_sqlite
+def test_wrong_keys_and_bad_parameters(fleet):
     ask(fleet.client("staff"))
     offer = poll(fleet)
     wrong = {**offer, "key": "not-the-key"}
