@@ -3,7 +3,8 @@ outbound link, for a mediator's request, and hands it to the window (:mod:`kiosk
 
 The device token never leaves the agent: the window gets only the request's own session key. When the
 server is unreachable (or too old to know ``/api/v1/assist/poll``) the thread waits longer before the
-next try, so an offline kiosk spends nothing on it.
+next try, so an offline kiosk spends nothing on it. A check-in answer carrying the ``assist`` hint cuts
+that wait short (:meth:`AssistWatch.wake`): the link works again and a mediator is waiting.
 """
 
 from __future__ import annotations
@@ -39,6 +40,20 @@ class AssistWatch:
         self.client = (client_factory or FleetClient)(settings.fleet_url, settings.ca_file)
         self.offers = OfferDrop(settings.events_dir)
         self.failures = 0
+        self.woken = threading.Event()
+
+    def wake(self) -> None:
+        """The check-in answer says a mediator waits: poll at once, whatever the failures before."""
+        self.woken.set()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when stopped or woken."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set() and not self.woken.is_set() and time.monotonic() < deadline:
+            self.woken.wait(min(1.0, deadline - time.monotonic()))
+        if self.woken.is_set():
+            self.woken.clear()
+            self.failures = 0
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -54,7 +69,7 @@ class AssistWatch:
                 self.failures += 1
                 if self.failures == 1:
                     log.info("remote assistance: no poll this time (%s)", error)
-                self.stop.wait(RETRY_S[min(self.failures, len(RETRY_S)) - 1])
+                self._pause(RETRY_S[min(self.failures, len(RETRY_S)) - 1])
                 continue
             if assist is not None:
                 offer = {**assist, "relay_url": self.settings.fleet_url, "offered_at": time.time(),

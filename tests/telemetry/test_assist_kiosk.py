@@ -88,3 +88,53 @@ def test_pacing_prefers_more_smaller_frames_within_the_budget():
     for _ in range(5):
         pacing.record(0.05, 5_000)
     assert pacing.level == 0
+
+
+def test_the_check_in_hint_cuts_the_watchs_wait_after_a_failure(tmp_path):
+    """A poll fails (the relay answers 503), the watch waits 5 s; the hint wakes it and it polls at once."""
+    import http.server
+    import json
+    import threading
+    import types
+
+    from kiosk.assist.agent_watch import AssistWatch
+    answers = [(503, {"ok": False}), (200, {"ok": True, "assist": {k: OFFER[k] for k in ("id", "mediator", "title", "key")}})]
+
+    class Relay(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            status, document = answers.pop(0) if answers else (200, {"ok": True, "assist": None})
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            if status == 200 and document["assist"] is None:
+                time.sleep(0.2)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    settings = types.SimpleNamespace(fleet_url=f"http://127.0.0.1:{server.server_port}", ca_file=None, events_dir=tmp_path)
+    watch = AssistWatch(settings, lambda: types.SimpleNamespace(token="t" * 43), stop)
+    thread = None
+    try:
+        thread = watch.start()
+        deadline = time.monotonic() + 3
+        while watch.failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert watch.failures == 1 and len(answers) == 1, "the first poll failed: the watch waits 5 s"
+        woken_at = time.monotonic()
+        watch.wake()
+        while watch.offers.take() is None:
+            assert time.monotonic() - woken_at < 2.5, "the hint must make the watch poll at once"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
+        watch.client.close()
+        server.shutdown()
+        server.server_close()
