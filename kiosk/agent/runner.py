@@ -36,6 +36,7 @@ class Agent:
                  sys_root: str | os.PathLike = "/sys", os_release: str | os.PathLike = "/etc/os-release",
                  rng: random.Random | None = None) -> None:
         self.settings = settings
+        self.on_assist_hint = None  # set by run_agent: wakes the assistance watch
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,8 @@ class Agent:
                 save_credentials(self.token_path, self.credentials)
                 log.info("device token rotated by the server")
             self._apply_interval(answer.body)
+            if answer.body.get("assist") and self.on_assist_hint is not None:
+                self.on_assist_hint()  # a mediator waits: the assistance watch polls at once (issue 13)
             if self.bundles is not None:
                 try:
                     self.bundles.after_checkin(self.credentials.token, answer.body, self.clock.time())
@@ -238,6 +241,10 @@ class Agent:
 def run_agent(settings: AgentSettings, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     agent = Agent(settings, clock=SystemClock(stop))
+    from kiosk.assist.agent_watch import AssistWatch
+    watch = AssistWatch(settings, lambda: agent.credentials, stop)  # remote assistance requests (issue 13)
+    agent.on_assist_hint = watch.wake
+    watch.start()
     try:
         agent.run(stop)
     finally:

@@ -120,6 +120,8 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
             GLib.timeout_add_seconds(IDLE_CHECK_S, lambda: requests.when_free(kiosk, kiosk.on_session_boundary) or True)
         from kiosk.updates.boundary import leave_for_release  # a new kiosk version waits: switch between sessions
         kiosk.on_session_boundary = leave_for_release(kiosk.on_session_boundary, settings.farewell_s)
+        from kiosk.window.assist import AssistSharing
+        kiosk.assist = AssistSharing(kiosk, settings.events_dir)  # consented remote assistance (issue 13)
         return kiosk
 
     def ready(kiosk) -> None:

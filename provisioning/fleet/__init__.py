@@ -44,6 +44,10 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
                       release_pages.blueprint, actions_api.blueprint,
                       remote_actions_pages.blueprint):
         app.register_blueprint(blueprint)
+    from provisioning.fleet import assist_api
+    from provisioning.fleet.dashboard import assist_pages
+    app.register_blueprint(assist_api.blueprint)  # consented remote assistance (issue 13)
+    app.register_blueprint(assist_pages.blueprint)
     from provisioning.fleet.checkin_endpoint import CheckinEndpoint
     app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask
     if settings.trusted_proxies:

@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from kiosk.protocol import CHECKIN_PATH, FUTURE_TOLERANCE_S
 from kiosk.protocol.validate import validate_checkin
-from provisioning.fleet import management, releases, remote_actions
+from provisioning.fleet import assist_log, management, releases, remote_actions
 from provisioning.fleet.store import ingest
 from provisioning.fleet.store.engine import HeldConnections
 from provisioning.fleet.body import read_json
@@ -73,6 +73,7 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
         if settings.releases_dir:  # the kiosk software its ring should run (issue 12)
             answer = releases.with_release_on(connection, engine.dialect.name, auth.device_id, answer)
         answer = remote_actions.add_to_answer_on(connection, engine.dialect.name, auth.device_id, answer, now)  # issue 12
+        answer = assist_log.with_hint_on(answer, connection, engine, auth.device_id)  # issue 13
     except ApiError:
         raise  # refused before or inside a transaction that was rolled back: the connection is clean
     except BaseException:

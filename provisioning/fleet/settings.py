@@ -52,6 +52,8 @@ class Settings:
     callback_retention_days: int = setting(
         30, "Days a residents' call-back request (name, phone, note) is kept once marked done, then deleted "
         "by fleet suivi (1 to 365).")
+    assist_idle_minutes: int = setting(
+        10, "Minutes of remote assistance without a point or message from the mediator before it ends (1 to 120).")
     max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted on the wire, in bytes.")
     enrolment_code_ttl_days: int = setting(
         60, "Days an enrolment code stays valid (a machine may reach the network weeks after install).")
@@ -94,6 +96,8 @@ class Settings:
                 raise SettingsError(f"{name} must be 0 or more")
         if not 1 <= self.callback_retention_days <= 365:
             raise SettingsError("callback_retention_days must be between 1 and 365")
+        if not 1 <= self.assist_idle_minutes <= 120:
+            raise SettingsError("assist_idle_minutes must be between 1 and 120")
         if not 0 <= self.trusted_proxies <= 5:
             raise SettingsError("trusted_proxies must be between 0 and 5")
         if self.raw_health_retention_days == 0:

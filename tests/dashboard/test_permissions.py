@@ -71,6 +71,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LUCH-001/actions", {"kind": "diagnostic"}), ("/tableau/machines/LUCH-001/actions/1/annuler", {}),
     ("/tableau/messages", {"scope": "commune", "target": LUCHON, "text": "Le bus ne passera pas jeudi 12",
                            "ends_on": str(__import__("datetime").date.today())}), ("/tableau/messages/1/fin", {}),
+    ("/tableau/machines/LUCH-001/assistance", {"name": "Claire", "title": "médiatrice"}),  # remote assistance
 ]
 
 

@@ -14,5 +14,6 @@ from provisioning.fleet.store import management_schema  # noqa: F401  (bundles, 
 from provisioning.fleet.store import help_schema  # noqa: F401  (the residents' call-back requests: help_ tables)
 from provisioning.fleet.store import releases_schema  # noqa: F401  (kiosk software releases: rel_ tables)
 from provisioning.fleet.store import actions_schema  # noqa: F401  (messages and remote actions: mgmt_ tables)
+from provisioning.fleet.store import assist_schema  # noqa: F401  (remote assistance log: assist_ tables)
 
 __all__ = ["metadata"]

@@ -5,7 +5,7 @@ The check-in now sets ``devices.late_at`` in its own UPDATE (``hot_sql.LATE_AT``
 OLD.late_at``. PostgreSQL's trigger sets the column before the write: nothing changes there.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-28
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from provisioning.fleet.store import deadlines
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
