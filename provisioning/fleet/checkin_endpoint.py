@@ -72,7 +72,8 @@ def handle_checkin(environ: dict, settings: Settings, engine: Engine,
                 answer = {**answer, "bundle_version": bundle_version}
         if settings.releases_dir:  # the kiosk software its ring should run (issue 12)
             answer = releases.with_release_on(connection, engine.dialect.name, auth.device_id, answer)
-        answer = remote_actions.add_to_answer_on(connection, engine.dialect.name, auth.device_id, answer, now)  # issue 12
+        answer = remote_actions.add_to_answer_on(connection, engine.dialect.name, auth.device_id, answer, now,
+                                                id(engine))  # issue 12
         answer = assist_log.with_hint_on(answer, connection, engine, auth.device_id)  # issue 13
     except ApiError:
         raise  # refused before or inside a transaction that was rolled back: the connection is clean

@@ -11,6 +11,8 @@ waits is shown with its age until the kiosk answers or staff cancel it (:func:`c
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -49,9 +51,36 @@ SELECT * FROM (SELECT 'm' AS item, m.id, m.text AS body, CAST(NULL AS VARCHAR(12
                       OR (m.asset_tag IS NULL AND (m.commune_insee IS NULL OR m.commune_insee = d.commune_insee)))
                ORDER BY m.id DESC LIMIT {MAX_MESSAGES_PER_ANSWER}) AS banners
 """
+# Which kiosks have anything waiting (-1: a banner in force, maybe for any kiosk), read at most once per
+# ANYONE_WAITING_TTL_S in a process: one small query for all the check-ins of those seconds. Most
+# check-ins find their kiosk absent and read nothing more; ANSWER_ITEMS runs only for the others.
+ANYONE_WAITING = """
+SELECT device_id FROM mgmt_actions WHERE state IN ('pending', 'delivered')
+UNION ALL
+SELECT -1 FROM mgmt_messages WHERE ends_at > :now AND cancelled_at IS NULL
+"""
+ANYONE_WAITING_TTL_S = 2.0
+_waiting: dict[int, tuple[float, frozenset]] = {}  # per engine: (valid until, device ids; -1: banners)
 MARK_DELIVERED = """
 UPDATE mgmt_actions SET state = 'delivered', delivered_at = :now WHERE device_id = :device_id AND state = 'pending'
 """
+
+
+def _then_forget_waiting(change):
+    """A change of actions or banners, after which this process's check-ins read who has something again."""
+    @functools.wraps(change)
+    def changed(*args, **kwargs):
+        try:
+            return change(*args, **kwargs)
+        finally:
+            forget_waiting()
+    return changed
+
+
+def forget_waiting() -> None:
+    """An action or a banner was queued, answered or ended in this process: the next check-in reads
+    who has something again (other processes see it within ``ANYONE_WAITING_TTL_S``)."""
+    _waiting.clear()
 
 
 class ActionError(ValueError):
@@ -101,6 +130,7 @@ def end_of_day(day: dt.date) -> float:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).astimezone().timestamp()
 
 
+@_then_forget_waiting
 def post_message(engine: Engine, target: Target, text: str, ends_on: str, by: str, now: float) -> int:
     text, last_day = check_message(text, ends_on, dt.date.fromtimestamp(now))
     with write_transaction(engine) as conn:
@@ -115,6 +145,7 @@ def post_message(engine: Engine, target: Target, text: str, ends_on: str, by: st
             ends_at=end_of_day(last_day), created_at=now, created_by=by[:64])).inserted_primary_key[0]
 
 
+@_then_forget_waiting
 def end_message(engine: Engine, message_id: int, now: float) -> bool:
     with write_transaction(engine) as conn:
         return conn.execute(messages.update().where(messages.c.id == message_id, messages.c.cancelled_at.is_(None))
@@ -143,6 +174,7 @@ def messages_for_machine(conn: Connection, asset_tag: str, insee: str, now: floa
         .order_by(messages.c.id.desc())).all()
 
 
+@_then_forget_waiting
 def queue_action(engine: Engine, asset_tag: str, kind: str, by: str, now: float) -> int:
     if kind not in ACTION_KINDS:
         raise ActionError([f"action inconnue : {kind[:40]}"])
@@ -159,6 +191,7 @@ def queue_action(engine: Engine, asset_tag: str, kind: str, by: str, now: float)
                                                     created_by=by[:64])).inserted_primary_key[0]
 
 
+@_then_forget_waiting
 def cancel_action(engine: Engine, asset_tag: str, action_id: int, by: str, now: float) -> bool:
     """Cancel an action the kiosk has not acknowledged yet; False when it is too late (or unknown)."""
     with write_transaction(engine) as conn:
@@ -184,9 +217,30 @@ def diagnostic_of(engine: Engine, asset_tag: str, action_id: int) -> str | None:
                             .where(actions.c.id == action_id, devices.c.asset_tag == asset_tag)).scalar()
 
 
-def add_to_answer_on(dbapi_connection, dialect: str, device_id: int, answer: dict, now: float) -> dict:
+def _anyone_waiting_on(dbapi_connection, dialect: str, cache_key: int, now: float) -> frozenset:
+    cached = _waiting.get(cache_key)
+    clock = time.monotonic()
+    if cached is not None and cached[0] > clock:
+        return cached[1]
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(hot_sql.for_dialect(ANYONE_WAITING, dialect), {"now": now})
+        waiting = frozenset(int(row[0]) for row in cursor.fetchall())
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()
+    _waiting[cache_key] = (clock + ANYONE_WAITING_TTL_S, waiting)
+    return waiting
+
+
+def add_to_answer_on(dbapi_connection, dialect: str, device_id: int, answer: dict, now: float,
+                     cache_key: int = 0) -> dict:
     """The check-in answer with ``actions`` and ``messages`` when the kiosk has any (optional keys: an
-    older agent ignores them). Marks first deliveries; leaves the connection with no transaction."""
+    older agent ignores them). Marks first deliveries; leaves the connection with no transaction.
+    ``cache_key``: which store the process-wide "who has something" answer belongs to (the engine's id)."""
+    waiting = _anyone_waiting_on(dbapi_connection, dialect, cache_key, now)
+    if device_id not in waiting and -1 not in waiting:
+        return answer
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(hot_sql.for_dialect(ANSWER_ITEMS, dialect), {"device_id": device_id, "now": now})
@@ -207,6 +261,7 @@ def add_to_answer_on(dbapi_connection, dialect: str, device_id: int, answer: dic
     return answer
 
 
+@_then_forget_waiting
 def record_result(engine: Engine, device_id: int, action_id: int, state: str, detail: str | None,
                   diagnostic: str | None, now: float) -> str:
     """What the kiosk reports about one of its actions; the action's state afterwards. A report on an
