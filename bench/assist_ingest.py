@@ -171,6 +171,9 @@ def measure(frame: bytes, frames_per_s: float, sessions: int = 10, rounds: int =
                     for name, value in results.get(timeout=60).items():
                         totals[name] = totals.get(name, 0) + value
                     helper.join(timeout=30)
+                    with write_transaction(engine) as conn:  # whatever the simulated kiosks did not end in time
+                        for session_id, _key in pairs:
+                            assist_log.end(conn, session_id, "resident", time.time())
                 ceiling = pings["count"] / pings["seconds"]
                 rate = (checkins["count"] - checkins["errors"]) / checkins["seconds"]
                 figures[with_sessions].append({
