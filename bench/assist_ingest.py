@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -183,6 +184,7 @@ def measure(frame: bytes, frames_per_s: float, sessions: int = 10, rounds: int =
         ingest.stop_gunicorn(relay)
         ingest.stop_gunicorn(server)
         engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     def medians(rows: list[dict]) -> dict:
         return {name: round(statistics.median(row[name] for row in rows), 3 if name == "ratio" else 1)
