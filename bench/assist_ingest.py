@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import re
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -171,6 +172,9 @@ def measure(frame: bytes, frames_per_s: float, sessions: int = 10, rounds: int =
                     for name, value in results.get(timeout=60).items():
                         totals[name] = totals.get(name, 0) + value
                     helper.join(timeout=30)
+                    with write_transaction(engine) as conn:  # whatever the simulated kiosks did not end in time
+                        for session_id, _key in pairs:
+                            assist_log.end(conn, session_id, "resident", time.time())
                 ceiling = pings["count"] / pings["seconds"]
                 rate = (checkins["count"] - checkins["errors"]) / checkins["seconds"]
                 figures[with_sessions].append({
@@ -180,6 +184,7 @@ def measure(frame: bytes, frames_per_s: float, sessions: int = 10, rounds: int =
         ingest.stop_gunicorn(relay)
         ingest.stop_gunicorn(server)
         engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     def medians(rows: list[dict]) -> dict:
         return {name: round(statistics.median(row[name] for row in rows), 3 if name == "ratio" else 1)
