@@ -7,6 +7,11 @@ $KIOSK_TEST_DEBIAN_RELEASES (e.g. "trixie") limits the releases, for a quicker l
 The expensive parts are session-scoped (one base build, cached across runs; one provisioned system,
 two runs; one boot) and always cleaned up: overlay mounts and the booted machine are torn down in
 finalizers even when a test fails.
+
+Scheduling (CI time, issue 14): each release's tests run together, the kiosk's first and the fleet
+server's after them, and the booted kiosk is powered off as soon as no later test needs it (it does not
+compete with the fleet server's playbook runs). ``@pytest.mark.newest_release_only`` runs a test on
+Debian 13 only, skipped before any fixture is set up on the others.
 """
 
 from __future__ import annotations
@@ -32,6 +37,67 @@ TEST_EXTRA_VARS = {
     "kiosk__extra_packages": ["xvfb"],
     "kiosk__restart_delay_s": 1,
 }
+
+
+NEWEST_RELEASE = next(iter(rootfs.RELEASES))
+# The order of each release's test modules: the provisioned kiosk's (read, then booted, then over SSH),
+# then the fleet server's (their own root filesystems). Other modules keep their place after these.
+MODULE_ORDER = ["test_boot_bench", "test_booted_system", "test_provision_command", "test_provisioned_system",
+                "test_ssh_audit", "test_fleet_server", "test_fleet_server_live_postgresql"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "newest_release_only: run on the newest Debian release only (the "
+                            "`release` fixture's first); skipped before setup on the others")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each release's tests together, in MODULE_ORDER; tests for the newest release only skipped on the
+    others before their fixtures are set up (a skipped test pays no provisioning)."""
+    def release_of(item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("release") if callspec else None
+
+    for item in items:
+        release = release_of(item)
+        if release and release != NEWEST_RELEASE and item.get_closest_marker("newest_release_only"):
+            item.add_marker(pytest.mark.skip(reason=f"checked once, on the newest release ({NEWEST_RELEASE})"))
+    ordered = [(index, item) for index, item in enumerate(items) if release_of(item)]
+    known = list(rootfs.RELEASES)
+
+    def rank(entry):
+        index, item = entry
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        module_rank = MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
+        return (known.index(release_of(item)), module_rank, index)
+
+    slots = [index for index, _ in ordered]
+    for slot, (_, item) in zip(slots, sorted(ordered, key=rank)):
+        items[slot] = item
+    _BOOTED_USERS.clear()
+    for index, item in enumerate(items):
+        if "booted" in getattr(item, "fixturenames", ()):
+            _BOOTED_USERS[release_of(item)] = index
+    _ITEM_INDEX.clear()
+    _ITEM_INDEX.update({id(item): index for index, item in enumerate(items)})
+
+
+# The booted machine of each release, and the index of the last test that uses it.
+_BOOTED: dict[str, object] = {}
+_BOOTED_USERS: dict[str, int] = {}
+_ITEM_INDEX: dict[int, int] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last test that needs a release's booted machine (and its module's finalizers), power it
+    off: the tests after it do not pay for a running kiosk."""
+    yield
+    index = _ITEM_INDEX.get(id(item))
+    for release, machine in list(_BOOTED.items()):
+        if index is not None and index >= _BOOTED_USERS.get(release, -1):
+            del _BOOTED[release]
+            machine.shutdown()
 
 
 def system_tests_possible() -> str | None:
@@ -179,6 +245,8 @@ def booted(provisioned, tmp_path_factory):
     try:
         machine.boot()
         machine.state = machine.wait_until_settled()
+        _BOOTED[provisioned.release] = machine
         yield machine
     finally:
+        _BOOTED.pop(provisioned.release, None)
         machine.shutdown()

@@ -9,8 +9,8 @@ keyed by a hash of the package list: the roles' own package lists plus what a st
 installation has.
 Built with mmdebstrap (apt resolves and downloads the whole list at once; dpkg skips fsync while
 building). Downloaded packages are kept too (debs-<release>/), so a rebuild after a change of the list
-takes a minute or two. A lock per release lets `./dev test` build them in the background while the
-other tests run: a test that needs one waits for it. Each test then works on an overlay of that
+takes a minute or two. A lock per root filesystem lets `./dev test` build them in the background while
+the other tests run: a test that needs one waits for it. Each test then works on an overlay of that
 read-only base.
 """
 
@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,9 +92,10 @@ def cached_rootfs(flavour: str, packages: list[str], suite: str) -> Path:
     if (target / ".complete").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
-    # One build at a time per release (both flavours share its package cache): a test that needs a
-    # root filesystem the background builder of `./dev test` is making waits for it here.
-    with _exclusive(CACHE / f".build-{suite}.lock"):
+    # One build at a time per root filesystem: a test that needs one the background builder of
+    # `./dev test` is making waits for it here. Builds of two flavours of a release may run together:
+    # they share the release's downloaded packages through hard links, made and added atomically.
+    with _exclusive(CACHE / f".build-{flavour}-{suite}.lock"):
         if not (target / ".complete").exists():
             _build(flavour, packages, suite, target)
     return target
@@ -178,15 +180,26 @@ def _run(command: list[str], env: dict | None = None) -> None:
 
 
 def build_all() -> int:
-    """Build every root filesystem the system tests use, in the order they need them (``./dev test``
-    runs this in the background while the other tests run)."""
-    failed = 0
-    for build in [*(lambda suite=suite: base_rootfs(suite) for suite in RELEASES), server_rootfs]:
-        try:
-            _log(f"ready: {build()}")
-        except Exception as error:  # noqa: BLE001 (the tests that need it will build again and report)
-            _log(f"build failed: {error}")
-            failed += 1
+    """Build every root filesystem the system tests use (``./dev test`` runs this in the background while
+    the other tests run): the kiosk's and the fleet server's side by side (their tests run in two
+    processes), each newest release first, as the tests need them. On a cold cache most of the time
+    is downloading and unpacking: two builds at once overlap that."""
+    failed = []
+
+    def chain(build) -> None:
+        for suite in RELEASES:
+            try:
+                _log(f"ready: {build(suite)}")
+            except Exception as error:  # noqa: BLE001 (the tests that need it will build again and report)
+                _log(f"build failed: {error}")
+                failed.append(suite)
+
+    threads = [threading.Thread(target=chain, args=(build,), name=build.__name__)
+               for build in (base_rootfs, server_rootfs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return 1 if failed else 0
 
 

@@ -41,11 +41,21 @@ class SshAccess:
         host_key = (provisioned.root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text(f"127.0.0.1 {' '.join(host_key)}\n", encoding="utf-8")
+        # One SSH connection per run, as Ansible's defaults give a volunteer (ControlMaster, kept 60 s), its
+        # socket in the test's own directory: not a new key exchange and login for every task.
+        self.control_dir = workdir / "cm"
+        self.control_dir.mkdir()
         self.env = dict(os.environ, COLUMNS="160", TERM="dumb", ANSIBLE_PRIVATE_KEY_FILE=str(admin_key),
                         ANSIBLE_HOST_KEY_CHECKING="True",
-                        ANSIBLE_SSH_ARGS=f"-o ControlMaster=no -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes "
+                        ANSIBLE_SSH_ARGS=f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={self.control_dir}/%C "
+                                         f"-o IdentitiesOnly=yes -o StrictHostKeyChecking=yes "
                                          f"-o UserKnownHostsFile={known_hosts} -o BatchMode=yes")
         self.env.pop("FORCE_COLOR", None)
+
+    def close_connections(self) -> None:
+        for socket_path in self.control_dir.iterdir():
+            subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "kiosque"],
+                           capture_output=True, timeout=30, check=False)
 
     def in_netns(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(["nsenter", f"--net={self.netns}", "--", *command], capture_output=True, text=True,
@@ -65,7 +75,8 @@ def ssh_access(booted, provisioned, admin_key, tmp_path_factory):
     while booted.run("systemctl", "is-active", "ssh.service", check=False).stdout.strip() != "active":
         assert time.monotonic() < deadline, "sshd did not start in the booted machine"
         time.sleep(0.5)
-    return access
+    yield access
+    access.close_connections()
 
 
 @pytest.fixture(scope="module")

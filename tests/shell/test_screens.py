@@ -4,8 +4,8 @@ For each screen W × H of the contracts, the page area is W × (H − 80) (the w
 takes at most 80 px): at 100 % and 200 % text, in usual and high contrast, every tile "à la une" and
 the "Tous les services" button lie fully inside the viewport (the header showing its widest date,
 time and connection text: the layout must hold every day, see tests/longest_header.py), with no horizontal scroll; every page
-of "Tous les services" shows all its tiles and its "Suite" / "Retour" links without scrolling, and
-following "Suite" then "Retour" reaches every service exactly once. A screenshot per case is kept
+of "Tous les services" shows all its tiles and its "Suite" / "Retour" links without scrolling, following
+"Suite" reaches every service exactly once, and each page's "Retour" leads to the page before it. A screenshot per case is kept
 in test-artifacts/screens/.
 """
 
@@ -117,9 +117,18 @@ def open_display(browser, base: str, width: int, height: int, text: str, contras
     return context, page
 
 
-def widest_header(page) -> None:
-    """The date, time and connection state at their widest (the layout must hold every day of the year)."""
-    assert page.evaluate(WIDEST_HEADER, every_date_text()) is not None
+def widest_header(page, dates: list[str] | None = None) -> str:
+    """The date, time and connection state at their widest (the layout must hold every day of the year);
+    answers the widest date text, so that the next pages of the same display need measure only it."""
+    assert page.evaluate(WIDEST_HEADER, dates or every_date_text()) is not None
+    return page.evaluate("document.getElementById('date-du-jour').textContent")
+
+
+def same_page(url: str, other: str) -> bool:
+    """Two addresses of the same page of all services (the first is also served without ?page=1)."""
+    def canonical(address: str) -> str:
+        return address if "?page=" in address else address + "?page=1"
+    return canonical(url) == canonical(other)
 
 
 def case_name(width, height, text, contrast) -> str:
@@ -159,27 +168,37 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
     try:
         page.locator("[data-all-services]").click()
         page.wait_for_url(base + "services")
-        widest_header(page)
+        widest = [widest_header(page)]  # the same header on every page: measured once for this display
         seen: list[str] = []
-        pages = 0
+        urls: list[str] = []
         while True:
-            pages += 1
+            urls.append(page.url)
             assert page.evaluate(OUTSIDE, ".tuile, .bouton-page") == [], page.url
             assert page.evaluate(CRAMPED, ".tuile") == [], page.url
             assert not page.evaluate(HORIZONTAL_SCROLL), page.url
             seen += page.locator(".tuile").evaluate_all("tiles => tiles.map(tile => tile.dataset.tuile)")
-            if pages == 2:
+            # "Retour" leads to the page before (a plain link; followed below from the last page and to the
+            # first), the first page's to the home.
+            if len(urls) > 1:
+                back = page.locator("[data-page-precedente]").evaluate("link => link.href")
+                assert same_page(back, urls[-2]), (page.url, back)
+            else:
+                assert page.locator("[data-page-precedente]").count() == 0, page.url
+                first_page = base + "services?page=1"
+            if len(urls) == 2:
                 page.screenshot(path=str(artifacts_dir / "screens" / f"services-{case_name(width, height, text, contrast)}.png"))
             following = page.locator("[data-page-suivante]")
             if following.count() == 0:
                 break
             with page.expect_navigation():
                 following.click()
-            widest_header(page)
+            widest_header(page, widest)
         assert seen == [tile.id for tile in config.tiles]  # every service, once, in order
-        for _ in range(pages - 1):  # "Retour" walks back to the first page, then to the home
+        if len(urls) > 1:
             with page.expect_navigation():
                 page.locator("[data-page-precedente]").click()
+            assert same_page(page.url, urls[-2]) and f"Page {len(urls) - 1} sur" in page.content()
+            page.goto(first_page)  # where page 2's "Retour" leads (checked above)
         assert "page 1 sur" in page.locator("h1").inner_text()
         with page.expect_navigation():
             page.locator("[data-retour-accueil]").click()
