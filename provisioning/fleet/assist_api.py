@@ -75,8 +75,20 @@ def poll():
     engine = get_engine()
     device_id = _device_of(engine, bearer_token(request.environ))
     deadline = time.monotonic() + _wait("wait", MAX_POLL_WAIT_S)
-    generation = relay().requests_generation
-    while True:
+    waiting = relay()
+    with waiting.changed:
+        waiting.polls += 1
+    try:
+        return _poll(engine, device_id, deadline, waiting)
+    finally:
+        with waiting.changed:
+            waiting.polls -= 1
+            waiting.changed.notify_all()
+
+
+def _poll(engine, device_id: int, deadline: float, waiting):
+    generation = waiting.requests_generation
+    while not waiting.closing:
         with write_transaction(engine) as conn:
             row = assist_log.ongoing(conn, device_id)
             if row is not None and row.started_at is None:
@@ -88,9 +100,10 @@ def poll():
                                                            "title": row.mediator_title, "key": key}})
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return jsonify({"ok": True, "assist": None})
+            break
         # Woken at once by a request made in this process; every second for one made in another.
-        generation = relay().wait_requests(generation, min(remaining, 1.0))
+        generation = waiting.wait_requests(generation, min(remaining, 1.0))
+    return jsonify({"ok": True, "assist": None})
 
 
 @blueprint.post("/<int:session_id>/answer")

@@ -43,6 +43,8 @@ class Relay:
         self.changed = threading.Condition()
         self.sessions: dict[int, Live] = {}
         self.requests_generation = 0   # bumped on each new request: wakes the kiosks' polls
+        self.closing = False           # the server is stopping: polls answer at once
+        self.polls = 0                 # kiosks' polls being served now
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def new_request(self) -> None:
@@ -146,9 +148,19 @@ class Relay:
     def wait_requests(self, generation: int, timeout_s: float) -> int:
         """Wait until a request is made in this process (or ``timeout_s``); the current generation."""
         with self.changed:
-            if self.requests_generation == generation:
+            if self.requests_generation == generation and not self.closing:
                 self.changed.wait(timeout_s)
             return self.requests_generation
+
+    def stop(self, wait_s: float = 3.0) -> None:
+        """The server is stopping: every poll answers at once; waits (up to ``wait_s``) until none is
+        being served, so that none touches the store after the caller released it."""
+        deadline = self.clock() + wait_s
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
+            while self.polls and self.clock() < deadline:
+                self.changed.wait(0.05)
 
 
 def relay():

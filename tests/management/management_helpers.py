@@ -105,4 +105,5 @@ def managed_fleet(request, tmp_path, serve_wsgi):
             yield fleet
         finally:
             agent.close()
+            serve_wsgi.stop_all()
             app.extensions["fleet_engine"].dispose()

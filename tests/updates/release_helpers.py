@@ -158,4 +158,5 @@ def _release_fleet(kind: str, tmp_path, serve_wsgi):
         finally:
             for kiosk in kiosks.values():
                 kiosk.agent.close()
+            serve_wsgi.stop_all()
             app.extensions["fleet_engine"].dispose()
