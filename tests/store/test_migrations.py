@@ -198,3 +198,46 @@ def test_the_check_in_sets_the_deadline_itself_and_other_writers_still_get_it_co
             check_both_writers(engine, 20_000, rows_written_by_checkin=2)
             command.upgrade(alembic_config(engine), "head")
             check_both_writers(engine, 30_000, rows_written_by_checkin=1)
+
+
+ONE_BTREE_ROLLUPS = "0016"  # the revision after which SQLite keeps the roll-ups in one B-tree each
+
+
+def test_the_roll_ups_become_one_b_tree_each_and_keep_their_rows_both_ways(tmp_path):
+    """SQLite: health_hourly, health_daily and usage_daily are WITHOUT ROWID tables at head (no rowid
+    table beside the primary key's index), keep their rows and indexes through the rebuild, and go back
+    to rowid tables when downgraded."""
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    tables = ("health_hourly", "health_daily", "usage_daily")
+
+    def layout(engine) -> dict:
+        with engine.connect() as conn:
+            return {table: (conn.exec_driver_sql(f"SELECT sql FROM sqlite_master WHERE name = '{table}'")
+                            .scalar_one().rstrip().endswith("WITHOUT ROWID"),
+                            sorted(conn.exec_driver_sql(f"SELECT * FROM {table}").all()),
+                            sorted(name for (name,) in conn.exec_driver_sql(
+                                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                f"AND tbl_name = '{table}'")))
+                    for table in tables}
+
+    with engine_of(url) as engine:
+        command.upgrade(alembic_config(engine), f"{int(ONE_BTREE_ROLLUPS) - 1:04d}")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO communes (insee, name, created_at) VALUES ('31042', 'Luchon', 0)")
+            conn.exec_driver_sql("INSERT INTO devices (id, asset_tag, commune_insee, enrolled_at) "
+                                 "VALUES (1, 'A-1', '31042', 0)")
+            for table in ("health_hourly", "health_daily"):
+                conn.exec_driver_sql(f"INSERT INTO {table} (device_id, period_start, samples, cpu_sum, cpu_n, "
+                                     "cpu_max) VALUES (1, 3600, 4, 30.5, 4, 12.0), (1, 7200, 2, 3.0, 2, 2.0)")
+            conn.exec_driver_sql("INSERT INTO usage_daily (device_id, day, metric, key, count) VALUES "
+                                 "(1, '2026-11-27', 'kiosk_started', '', 3), (1, '2026-11-28', 'crash_recovered', '', 1)")
+        before = layout(engine)
+        assert not any(without_rowid for without_rowid, _rows, _indexes in before.values())
+        command.upgrade(alembic_config(engine), "head")
+        at_head = layout(engine)
+        assert all(without_rowid for without_rowid, _rows, _indexes in at_head.values())
+        assert {table: value[1:] for table, value in at_head.items()} == \
+            {table: value[1:] for table, value in before.items()}
+        assert differences(engine) == []
+        command.downgrade(alembic_config(engine), f"{int(ONE_BTREE_ROLLUPS) - 1:04d}")
+        assert layout(engine) == before
