@@ -208,13 +208,7 @@ def history(engine: Engine, insee: str, limit: int = 50) -> list[BundleVersion]:
 
 def latest_for_device_on(dbapi_connection, dialect: str, device_id: int) -> int | None:
     """The version meant for a device, on the check-in's driver connection (left with no transaction)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(hot_sql.for_dialect(LATEST_FOR_DEVICE, dialect), {"device_id": device_id})
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    dbapi_connection.rollback()
+    row = hot_sql.fetch_one_on(dbapi_connection, dialect, LATEST_FOR_DEVICE, {"device_id": device_id})
     return None if row is None or row[0] is None else int(row[0])
 
 

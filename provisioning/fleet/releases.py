@@ -155,13 +155,7 @@ def with_release_on(dbapi_connection, dialect: str, device_id: int, answer: dict
 def release_for_device_on(dbapi_connection, dialect: str, device_id: int) -> dict | None:
     """The ring's target when the machine runs another version, else None. On the check-in's driver
     connection (left with no transaction)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(hot_sql.for_dialect(TARGET_FOR_DEVICE, dialect), {"device_id": device_id})
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    dbapi_connection.rollback()
+    row = hot_sql.fetch_one_on(dbapi_connection, dialect, TARGET_FOR_DEVICE, {"device_id": device_id})
     if row is None or row[0] == (row[1] or row[2]):
         return None
     return {"version": row[0], "manifest_url": release_manifest.manifest_url(row[0])}

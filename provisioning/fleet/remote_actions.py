@@ -222,13 +222,8 @@ def _anyone_waiting_on(dbapi_connection, dialect: str, cache_key: int, now: floa
     clock = time.monotonic()
     if cached is not None and cached[0] > clock:
         return cached[1]
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(hot_sql.for_dialect(ANYONE_WAITING, dialect), {"now": now})
-        waiting = frozenset(int(row[0]) for row in cursor.fetchall())
-    finally:
-        cursor.close()
-    dbapi_connection.rollback()
+    waiting = frozenset(int(row[0]) for row in
+                        hot_sql.fetch_all_on(dbapi_connection, dialect, ANYONE_WAITING, {"now": now}))
     _waiting[cache_key] = (clock + ANYONE_WAITING_TTL_S, waiting)
     return waiting
 

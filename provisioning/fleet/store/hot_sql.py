@@ -20,6 +20,28 @@ def for_dialect(sql: str, dialect: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%")).replace("?", "%s")
 
 
+def fetch_one_on(dbapi_connection, dialect: str, sql: str, params: dict):
+    """The first row of a read on a driver connection (None: no row), leaving it with no transaction
+    open (PostgreSQL opened one for the read; SQLite had none): the check-in's connection is kept."""
+    return _read_on(dbapi_connection, dialect, sql, params, lambda cursor: cursor.fetchone())
+
+
+def fetch_all_on(dbapi_connection, dialect: str, sql: str, params: dict) -> list:
+    """Every row of a read on a driver connection, leaving it with no transaction open."""
+    return _read_on(dbapi_connection, dialect, sql, params, lambda cursor: cursor.fetchall())
+
+
+def _read_on(dbapi_connection, dialect: str, sql: str, params: dict, fetch):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(for_dialect(sql, dialect), params)
+        rows = fetch(cursor)
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()
+    return rows
+
+
 # Looked up once per worker process and token (ingest.KnownTokens); the check-in's transaction re-reads
 # the token's state (DEVICE_STATE).
 AUTH = """

@@ -42,13 +42,7 @@ class DeviceAuth:
 
 def authenticate_on(dbapi_connection, dialect: str, token: str, token_digest: str | None = None) -> DeviceAuth:
     """The device a token belongs to, read on a driver connection (left with no transaction open)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(hot_sql.for_dialect(hot_sql.AUTH, dialect), {"digest": token_digest or digest(token)})
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    dbapi_connection.rollback()  # PostgreSQL opened a read transaction; SQLite had none (no-op)
+    row = hot_sql.fetch_one_on(dbapi_connection, dialect, hot_sql.AUTH, {"digest": token_digest or digest(token)})
     if row is None:
         raise ApiError(401, "unknown device token: enrol the machine again with a new code")
     token_id, device_id, revoked_at, pending, rotate_requested_at, last_seq = row
