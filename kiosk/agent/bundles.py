@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from kiosk.agent import bundles_format
+from kiosk.atomic_swap import point_link, write_json
 from kiosk.agent.bundles_format import BUNDLE_PATH, BUNDLE_STATUS_PATH, BundleRefused
 
 log = logging.getLogger("kiosk.agent")
@@ -70,23 +71,6 @@ def active_config_dir(bundle_dir: Path | None, config_dir: Path) -> Path:
     return Path(config_dir)
 
 
-def _point_link(bundle_dir: Path, name: str, target: str) -> None:
-    temporary = bundle_dir / f".{name}.new"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    os.symlink(target, temporary)
-    os.replace(temporary, bundle_dir / name)  # atomic: the link names the old or the new, never nothing
-    _fsync_dir(bundle_dir)
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def apply_staged(bundle_dir: Path) -> int | None:
     """At a session boundary (a session just wiped, or the kiosk starting): make the staged bundle the
     applied one. The version applied, or None when nothing was staged. Call it ONLY between sessions."""
@@ -94,7 +78,7 @@ def apply_staged(bundle_dir: Path) -> int | None:
     version = staged_version(bundle_dir)
     if version is None:
         return None
-    _point_link(bundle_dir, CURRENT, f"v{version}")
+    point_link(bundle_dir, CURRENT, f"v{version}")
     (bundle_dir / STAGED).unlink(missing_ok=True)
     _prune(bundle_dir)
     return version
@@ -117,9 +101,7 @@ def _read_status(bundle_dir: Path) -> dict:
 
 
 def _write_status(bundle_dir: Path, status: dict) -> None:
-    temporary = bundle_dir / (STATUS_FILE + ".tmp")
-    temporary.write_text(json.dumps(status))
-    os.replace(temporary, bundle_dir / STATUS_FILE)
+    write_json(bundle_dir / STATUS_FILE, status)
 
 
 class BundlePuller:
@@ -229,7 +211,7 @@ class BundlePuller:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-        _point_link(bundle_dir, STAGED, final.name)
+        point_link(bundle_dir, STAGED, final.name)
         _prune(bundle_dir)
         return version
 
