@@ -16,7 +16,7 @@ from kiosk.agent import bundles_format
 from kiosk.agent.bundles import active_config_dir, applied_version, apply_staged, staged_version
 from kiosk.config import load_config
 from kiosk.config.pictograms import PictogramRefused, check_svg
-from management_helpers import ASSET_TAG, REPO
+from management_helpers import ASSET_TAG, REPO, catalog_files
 from tests.dashboard.dashboard_helpers import csrf_token
 
 NEW_URL = "https://www.ameli.fr/assure/compte"
@@ -25,9 +25,7 @@ NEW_LABEL = "Ameli, l'Assurance maladie"
 
 def import_catalog(fleet) -> int:
     from provisioning.fleet import catalog
-    services, pictograms = catalog.read_files(REPO / "config" / "services.yaml",
-                                              [REPO / "config" / "pictograms", REPO / "config" / "demo" / "pictograms"])
-    return catalog.publish(fleet.engine, services, pictograms, "cli:test", time.time())
+    return catalog.publish(fleet.engine, *catalog_files(), "cli:test", time.time())
 
 
 def edit_service(client, service_id: str, **fields):
