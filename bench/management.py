@@ -165,8 +165,16 @@ def rollback(samples: int, interval: int, restart_delay_s: float = 2.0, max_fail
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-mgmt-rollback-") as temporary, \
             release_rig(Path(temporary), checkin_interval_s=interval) as rig:
+        from kiosk.agent.runner import Agent
         stop = threading.Event()
-        loop = threading.Thread(target=rig.agent.run, args=(stop,), daemon=True)
+
+        def agent_loop() -> None:  # the agent's spool is SQLite: the looping agent is made in its thread
+            agent = Agent(rig.agent.settings)
+            try:
+                agent.run(stop)
+            finally:
+                agent.close()
+        loop = threading.Thread(target=agent_loop, daemon=True)
         loop.start()
         try:
             for sample in range(samples):
