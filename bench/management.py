@@ -165,11 +165,12 @@ def rollback(samples: int, interval: int, restart_delay_s: float = 2.0, max_fail
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-mgmt-rollback-") as temporary, \
             release_rig(Path(temporary), checkin_interval_s=interval) as rig:
+        from kiosk.agent.clock import SystemClock
         from kiosk.agent.runner import Agent
         stop = threading.Event()
 
         def agent_loop() -> None:  # the agent's spool is SQLite: the looping agent is made in its thread
-            agent = Agent(rig.agent.settings)
+            agent = Agent(rig.agent.settings, clock=SystemClock(stop))  # its sleep ends at stop
             try:
                 agent.run(stop)
             finally:
