@@ -238,6 +238,9 @@ def main() -> int:
         try:
             applied = change_to_applied(engine, directory, server.server_port, args.applied_samples, args.interval)
         finally:
+            relay = app.extensions.get("assist_relay")
+            if relay is not None:  # the agent's assistance long poll may still wait: it answers now
+                relay.stop()
             server.shutdown()
             app.extensions["fleet_engine"].dispose()
             engine.dispose()
