@@ -17,6 +17,7 @@ Prints ONE JSON line: rollback_s and good_switch_s (medians), samples, restart_d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +47,67 @@ def launch_until(paths, installed: Path, restart_delay_s: float, max_failures: i
     raise RuntimeError("the kiosk never reached the expected version")
 
 
+@contextlib.contextmanager
+def release_rig(root: Path, checkin_interval_s: int = 300):
+    """The real parts over loopback, ready for releases: the fleet app (werkzeug, SQLite store, telling the
+    kiosks ``checkin_interval_s``), its signing key, an enrolled real agent (its first check-in done) and
+    the kiosk's release directories with the installed version. Yields a namespace (engine, key, agent,
+    paths, installed, root); stops everything on exit. bench/management.py uses it too."""
+    import logging
+    logging.disable(logging.WARNING)
+    from werkzeug.serving import make_server
+
+    from kiosk.agent.runner import Agent
+    from kiosk.agent.settings import AgentSettings
+    from kiosk.updates.layout import ReleasePaths
+    from provisioning.fleet import create_app
+    from provisioning.fleet.bundle_signing import load_private_key, make_key_pair
+    from provisioning.fleet.enrolment import create_enrolment_code
+    from provisioning.fleet.store.engine import make_engine
+    from provisioning.fleet.store.migrate import upgrade
+    from release_helpers import fake_release
+
+    url = f"sqlite:///{root / 'fleet.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    public_key = make_key_pair(root / "fleet.key")
+    app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40,
+                      "checkin_interval_s": checkin_interval_s,
+                      "bundle_signing_key": str(root / "fleet.key"), "releases_dir": str(root / "server")})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (root / "code").write_text(create_enrolment_code(engine, LUCHON, time.time(), 30, name="Bagnères-de-Luchon"))
+    settings = AgentSettings(
+        fleet_url=f"http://127.0.0.1:{server.server_port}", asset_tag="LUCH-001", commune_insee=LUCHON,
+        enrolment_code_file=root / "code", state_dir=root / "agent", events_dir=root / "events",
+        interval_s=checkin_interval_s,
+        bundle_public_key=public_key, bundle_dir=root / "bundles", config_dir=root / "etc-kiosk",
+        releases_dir=root / "releases", release_staging_dir=root / "staging", release_switch_dir=root / "switch")
+    agent = Agent(settings)
+    rig = types.SimpleNamespace(engine=engine, key=load_private_key(root / "fleet.key"), agent=agent,
+                                paths=ReleasePaths(root / "releases", root / "switch"),
+                                installed=fake_release(root, "installed", "good"), root=root)
+    agent.record()
+    assert agent.upload()
+    try:
+        yield rig
+    finally:
+        agent.close()
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+        app.extensions["fleet_engine"].dispose()
+
+
+def publish(rig, version: str, behaviour: str) -> None:
+    """Build a real wheel of ``version`` (``good`` or ``crash``) and publish it to every ring."""
+    from provisioning.fleet import releases
+    from release_helpers import build_wheel
+    build_wheel(rig.root / f"wheelhouse-{version}", version, behaviour)
+    releases.publish(rig.engine, rig.root / "server", rig.root / f"wheelhouse-{version}", version, rig.key, "bench")
+    releases.promote(rig.engine, version, "tous", "bench")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=3)
@@ -52,68 +115,26 @@ def main() -> int:
     parser.add_argument("--max-failures", type=int, default=3)
     args = parser.parse_args()
 
-    import logging
-    logging.disable(logging.WARNING)
-    from werkzeug.serving import make_server
+    from kiosk.updates.layout import current_version
 
-    from kiosk.agent.runner import Agent
-    from kiosk.agent.settings import AgentSettings
-    from kiosk.updates.layout import ReleasePaths, current_version
-    from provisioning.fleet import create_app, releases
-    from provisioning.fleet.bundle_signing import load_private_key, make_key_pair
-    from provisioning.fleet.enrolment import create_enrolment_code
-    from provisioning.fleet.store.engine import make_engine
-    from provisioning.fleet.store.migrate import upgrade
-    from release_helpers import build_wheel, fake_release
-
-    with tempfile.TemporaryDirectory(prefix="bench-updates-") as temporary:
-        root = Path(temporary)
-        url = f"sqlite:///{root / 'fleet.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        public_key = make_key_pair(root / "fleet.key")
-        key = load_private_key(root / "fleet.key")
-        app = create_app({"database_url": url, "testing": True, "secret_key": "bench-" + "k" * 40,
-                          "bundle_signing_key": str(root / "fleet.key"), "releases_dir": str(root / "server")})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        (root / "code").write_text(create_enrolment_code(engine, LUCHON, time.time(), 30, name="Bagnères-de-Luchon"))
-        settings = AgentSettings(
-            fleet_url=f"http://127.0.0.1:{server.server_port}", asset_tag="LUCH-001", commune_insee=LUCHON,
-            enrolment_code_file=root / "code", state_dir=root / "agent", events_dir=root / "events",
-            bundle_public_key=public_key, bundle_dir=root / "bundles", config_dir=root / "etc-kiosk",
-            releases_dir=root / "releases", release_staging_dir=root / "staging", release_switch_dir=root / "switch")
-        agent = Agent(settings)
-        paths = ReleasePaths(root / "releases", root / "switch")
-        installed = fake_release(root, "installed", "good")
-        agent.record()
-        assert agent.upload()
+    with tempfile.TemporaryDirectory(prefix="bench-updates-") as temporary, release_rig(Path(temporary)) as rig:
         timings: dict[str, list[float]] = {"bad": [], "good": []}
-        try:
-            for index in range(args.samples * 2):
-                kind = "good" if index % 2 == 0 else "bad"
-                version = f"7.{index}.0"
-                build_wheel(root / f"wheelhouse-{index}", version, "good" if kind == "good" else "crash")
-                before = current_version(paths)
-                started = time.monotonic()
-                releases.publish(engine, root / "server", root / f"wheelhouse-{index}", version, key, "bench")
-                releases.promote(engine, version, "tous", "bench")
-                agent.record()
-                assert agent.upload() and paths.is_installed(version), f"release {version} not installed"
-                if kind == "good":
-                    launch_until(paths, installed, args.restart_delay_s, args.max_failures,
-                                 lambda out: READY in out and f"kiosk {version}" in out)
-                else:
-                    expected = f"kiosk {before}" if before else "kiosk installed"
-                    launch_until(paths, installed, args.restart_delay_s, args.max_failures,
-                                 lambda out: READY in out and expected in out)
-                timings[kind].append(time.monotonic() - started)
-        finally:
-            agent.close()
-            server.shutdown()
-            server.server_close()
-            engine.dispose()
-            app.extensions["fleet_engine"].dispose()
+        for index in range(args.samples * 2):
+            kind = "good" if index % 2 == 0 else "bad"
+            version = f"7.{index}.0"
+            before = current_version(rig.paths)
+            started = time.monotonic()
+            publish(rig, version, "good" if kind == "good" else "crash")
+            rig.agent.record()
+            assert rig.agent.upload() and rig.paths.is_installed(version), f"release {version} not installed"
+            if kind == "good":
+                launch_until(rig.paths, rig.installed, args.restart_delay_s, args.max_failures,
+                             lambda out: READY in out and f"kiosk {version}" in out)
+            else:
+                expected = f"kiosk {before}" if before else "kiosk installed"
+                launch_until(rig.paths, rig.installed, args.restart_delay_s, args.max_failures,
+                             lambda out: READY in out and expected in out)
+            timings[kind].append(time.monotonic() - started)
     print(json.dumps({"rollback_s": round(statistics.median(timings["bad"]), 2),
                       "good_switch_s": round(statistics.median(timings["good"]), 2), "samples": args.samples,
                       "restart_delay_s": args.restart_delay_s, "max_failures": args.max_failures}))

@@ -7,7 +7,11 @@ After each successful check-in (:meth:`RemoteActions.after_checkin`):
   without any clears them;
 * each action in the answer (``actions``) is carried out once: its id is written to the agent's journal
   (``<state_dir>/actions.json``) BEFORE anything is done, so an action handed out again (the answer was
-  lost with the link, the agent restarted) is never run twice. A diagnostic is collected here
+  lost with the link, the agent restarted) is never run twice. Before it runs, the agent asks the server
+  whether it is still wanted, by acknowledging it (``accepted``): the server's answer names the action's
+  state, and an action staff cancelled meanwhile (``cancelled``) is dropped without running — a kiosk
+  that received an action and then lost its link never runs it once back if it was cancelled. Once the
+  server has recorded ``accepted``, staff can no longer cancel it (the dashboard says so). A diagnostic is collected here
   (:mod:`kiosk.agent.actions_diagnostic`); a restart or a reboot becomes a request the kiosk carries out
   at its next session boundary (:mod:`kiosk.agent.actions_boundary`);
 * every state not yet acknowledged by the server is reported (``POST /api/v1/actions/<id>/result``):
@@ -22,11 +26,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 from kiosk.agent import actions_boundary, actions_diagnostic
+from kiosk.atomic_swap import write_json
 
 log = logging.getLogger("kiosk.agent")
 MESSAGES_FILE = "messages.json"
@@ -66,13 +70,6 @@ def checked_actions(value) -> list[tuple[int, str]]:
     return checked
 
 
-def _write_json(path: Path, document, mode: int) -> None:
-    temporary = path.with_name("." + path.name + ".tmp")
-    temporary.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
-
-
 class RemoteActions:
     def __init__(self, state_dir: Path, bundle_dir: Path, client,
                  diagnostic_command: Sequence[str] = actions_diagnostic.DEFAULT_COMMAND) -> None:
@@ -93,10 +90,10 @@ class RemoteActions:
 
     def _save(self, journal: dict[str, dict]) -> None:
         finished = [key for key, entry in journal.items() if entry.get("reported") == entry.get("state")
-                    and entry.get("state") in ("done", "failed")]
+                    and entry.get("state") in ("done", "failed", "cancelled")]
         for key in finished[:-JOURNAL_KEEP] if len(finished) > JOURNAL_KEEP else []:
             del journal[key]
-        _write_json(self.journal_path, journal, 0o600)
+        write_json(self.journal_path, journal, 0o600)
 
     # -- messages --------------------------------------------------------------------------------------
     def show_messages(self, value) -> None:
@@ -109,7 +106,7 @@ class RemoteActions:
             if not messages and not path.exists():
                 return
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_json(path, messages, 0o640)  # the kiosk (the bundle directory's group) reads it
+        write_json(path, messages, 0o640)  # the kiosk (the bundle directory's group) reads it
         log.info("%d message(s) to show on the kiosk", len(messages))
 
     # -- actions ---------------------------------------------------------------------------------------
@@ -120,20 +117,33 @@ class RemoteActions:
                 (self.state_dir / f"diagnostic-{action_id}.txt").write_text(text, encoding="utf-8")
             return {"state": "done" if ok else "failed", "detail": detail}
         actions_boundary.write_request(self.bundle_dir, action_id, kind)
-        return {"state": "accepted", "detail": "prévu à la prochaine fin de session (ou dès que la borne est libre)"}
+        return {"state": "accepted", "detail": "prévu à la prochaine fin de session (ou dès que la borne est libre)"}  # already reported
 
-    def take(self, value) -> None:
+    def take(self, value, token: str) -> None:
+        """Record the answer's new actions, then run each one the server confirms is still wanted.
+        Raises ServerUnreachable (what is not confirmed yet waits for the next check-in)."""
         journal = self.journal()
         for action_id, kind in checked_actions(value):
             if str(action_id) in journal:
                 continue  # handed out again: already carried out (or under way)
-            journal[str(action_id)] = {"kind": kind, "state": "started"}
+            journal[str(action_id)] = {"kind": kind, "state": "received"}
+            self._save(journal)
+        for key, entry in list(journal.items()):
+            if entry.get("state") != "received":
+                continue
+            wanted = self._still_wanted(int(key), entry, token)
+            if wanted is None:
+                break  # the server cannot say now: ask again after the next check-in
+            if not wanted:
+                self._save(journal)
+                continue
+            entry.update(state="started", reported="accepted")
             self._save(journal)  # written before it runs: never twice
             try:
-                journal[str(action_id)].update(self._carry_out(action_id, kind))
+                entry.update(self._carry_out(int(key), entry["kind"]))
             except OSError as error:
-                journal[str(action_id)].update(state="failed", detail=f"impossible sur la borne : {error.strerror or error}")
-            log.info("remote action %d (%s): %s", action_id, kind, journal[str(action_id)]["state"])
+                entry.update(state="failed", detail=f"impossible sur la borne : {error.strerror or error}")
+            log.info("remote action %s (%s): %s", key, entry["kind"], entry["state"])
             self._save(journal)
         outcomes = actions_boundary.take_outcomes(self.bundle_dir)
         for action_id, outcome in outcomes.items():
@@ -141,6 +151,23 @@ class RemoteActions:
                 journal[str(action_id)].update(outcome)
         if outcomes:
             self._save(journal)
+
+    def _still_wanted(self, action_id: int, entry: dict, token: str) -> bool | None:
+        """Acknowledge the action (``accepted``) and read its state in the server's answer: True to run it,
+        False when it was cancelled or refused (the entry says so), None when the server cannot tell now."""
+        detail = ("collecte du journal en cours" if entry["kind"] == "diagnostic"
+                  else "prévu à la prochaine fin de session (ou dès que la borne est libre)")
+        answer = self.client.post(RESULT_PATH.format(id=action_id), {"state": "accepted", "detail": detail}, token)
+        if answer.status == 200 and answer.body.get("state") == "accepted":
+            return True
+        if answer.status == 200 or answer.status in REFUSED_FOR_GOOD:
+            state = answer.body.get("state") if answer.status == 200 else None
+            log.info("remote action %d (%s) not run: %s", action_id, entry["kind"],
+                     f"its state on the server is {state!r}" if state else f"refused by the server (HTTP {answer.status})")
+            entry.update(state="cancelled", reported="cancelled")
+            return False
+        log.warning("remote action %d not confirmed (HTTP %d); asked again after the next check-in", action_id, answer.status)
+        return None
 
     def report(self, token: str) -> int:
         """Report every state the server has not acknowledged; how many were. Raises ServerUnreachable."""
@@ -170,5 +197,5 @@ class RemoteActions:
 
     def after_checkin(self, token: str, answer_body: dict) -> None:
         self.show_messages(answer_body.get("messages"))
-        self.take(answer_body.get("actions"))
+        self.take(answer_body.get("actions"), token)
         self.report(token)

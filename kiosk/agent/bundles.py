@@ -5,7 +5,9 @@ the next session boundary (:func:`apply_staged`), never during a session.
 
 On disk, in the bundle directory (``bundle_dir`` in the agent's settings)::
 
-    v7/            a complete configuration directory (kiosk.yaml, pictograms -> the installed ones)
+    v7/            a complete configuration directory: kiosk.yaml, and the bundle's services.yaml and
+                   pictograms/ (checked SVG files) when it carries the catalog, else pictograms -> the
+                   installed ones
     staged -> v8   the verified bundle waiting for a session boundary (a symbolic link, swapped atomically)
     current -> v7  the applied bundle the kiosk loads (absent: the installed configuration, config_dir)
     agent-status.json   the last refused version and why, and what was last reported to the server
@@ -27,11 +29,13 @@ from pathlib import Path
 import yaml
 
 from kiosk.agent import bundles_format
+from kiosk.atomic_swap import point_link, write_json
 from kiosk.agent.bundles_format import BUNDLE_PATH, BUNDLE_STATUS_PATH, BundleRefused
 
 log = logging.getLogger("kiosk.agent")
 
 STAGED, CURRENT, STATUS_FILE, SITE_FILE = "staged", "current", "agent-status.json", "kiosk.yaml"
+CATALOG_FILE = "services.yaml"
 # A refused version is asked for again after this long: a download cut by a flaky 4G link fails the
 # signature exactly like a forged one, and must not keep a kiosk off the newest version until the next edit.
 REFUSED_RETRY_S = 3600
@@ -67,23 +71,6 @@ def active_config_dir(bundle_dir: Path | None, config_dir: Path) -> Path:
     return Path(config_dir)
 
 
-def _point_link(bundle_dir: Path, name: str, target: str) -> None:
-    temporary = bundle_dir / f".{name}.new"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    os.symlink(target, temporary)
-    os.replace(temporary, bundle_dir / name)  # atomic: the link names the old or the new, never nothing
-    _fsync_dir(bundle_dir)
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def apply_staged(bundle_dir: Path) -> int | None:
     """At a session boundary (a session just wiped, or the kiosk starting): make the staged bundle the
     applied one. The version applied, or None when nothing was staged. Call it ONLY between sessions."""
@@ -91,7 +78,7 @@ def apply_staged(bundle_dir: Path) -> int | None:
     version = staged_version(bundle_dir)
     if version is None:
         return None
-    _point_link(bundle_dir, CURRENT, f"v{version}")
+    point_link(bundle_dir, CURRENT, f"v{version}")
     (bundle_dir / STAGED).unlink(missing_ok=True)
     _prune(bundle_dir)
     return version
@@ -114,9 +101,7 @@ def _read_status(bundle_dir: Path) -> dict:
 
 
 def _write_status(bundle_dir: Path, status: dict) -> None:
-    temporary = bundle_dir / (STATUS_FILE + ".tmp")
-    temporary.write_text(json.dumps(status))
-    os.replace(temporary, bundle_dir / STATUS_FILE)
+    write_json(bundle_dir / STATUS_FILE, status)
 
 
 class BundlePuller:
@@ -201,9 +186,9 @@ class BundlePuller:
         document = bundles_format.decode(payload)
         if document["commune_insee"] != self.commune_insee:
             raise BundleRefused(f"bundle of commune {document['commune_insee']}, not {self.commune_insee}")
-        return self._stage(document["version"], document["site"])
+        return self._stage(document["version"], document["site"], document.get("catalog"), document.get("pictograms"))
 
-    def _stage(self, version: int, site: dict) -> int:
+    def _stage(self, version: int, site: dict, catalog: dict | None = None, pictograms: dict | None = None) -> int:
         bundle_dir = self.paths.bundle_dir
         final = bundle_dir / f"v{version}"
         building = bundle_dir / f".v{version}.building"
@@ -212,11 +197,13 @@ class BundlePuller:
         try:
             # The agent's umask is 0077; the kiosk (the bundle directory's group) must read what it applies.
             os.chmod(building, 0o750)
-            (building / SITE_FILE).write_text(yaml.safe_dump(self._site_file(site), allow_unicode=True,
-                                                             sort_keys=False), encoding="utf-8")
+            (building / SITE_FILE).write_text(yaml.safe_dump(self._site_file(site, catalog is not None),
+                                                             allow_unicode=True, sort_keys=False), encoding="utf-8")
             os.chmod(building / SITE_FILE, 0o640)
-            pictograms = self.paths.config_dir / "pictograms"
-            os.symlink(pictograms.resolve(), building / "pictograms")
+            if catalog is None:  # a bundle of the commune's settings only: the installed catalog and pictograms
+                os.symlink((self.paths.config_dir / "pictograms").resolve(), building / "pictograms")
+            else:
+                _write_catalog(building, catalog, pictograms, self.paths.config_dir / "pictograms")
             _check_with_kiosk_validation(building)
             if final.exists():
                 shutil.rmtree(final)
@@ -224,18 +211,48 @@ class BundlePuller:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-        _point_link(bundle_dir, STAGED, final.name)
+        point_link(bundle_dir, STAGED, final.name)
         _prune(bundle_dir)
         return version
 
-    def _site_file(self, site: dict) -> dict:
-        """The bundle's site with what stays the point's own: the catalog's path and the fleet's address."""
+    def _site_file(self, site: dict, own_catalog: bool) -> dict:
+        """The bundle's site with what stays the point's own: the catalog's path (the bundle's own catalog
+        when it carries one) and the fleet's address."""
         document = {key: value for key, value in site.items() if key not in ("catalog", "fleet")}
         installed = _installed_site(self.paths.config_dir)
-        document["catalog"] = str((self.paths.config_dir / installed.get("catalog", "services.yaml")).resolve())
+        if own_catalog:
+            document["catalog"] = CATALOG_FILE
+        else:
+            document["catalog"] = str((self.paths.config_dir / installed.get("catalog", "services.yaml")).resolve())
         if isinstance(installed.get("fleet"), dict):
             document["fleet"] = installed["fleet"]
         return document
+
+
+def _write_catalog(building: Path, catalog: dict, pictograms: dict, installed_pictograms: Path) -> None:
+    """The bundle's catalog and pictograms as files, each pictogram checked first (name, size, content:
+    nothing that runs or fetches); the installed pictograms the bundle lacks (a town hall's own tile)
+    are copied beside them. Any refused pictogram refuses the whole bundle."""
+    from kiosk.config.pictograms import MAX_PICTOGRAMS, PictogramRefused, check_pictogram_name, check_svg
+    if len(pictograms) > MAX_PICTOGRAMS:
+        raise BundleRefused(f"invalid configuration: more than {MAX_PICTOGRAMS} pictograms")
+    directory = building / "pictograms"
+    directory.mkdir(mode=0o750)
+    for name, text in pictograms.items():
+        data = text.encode("utf-8")
+        try:
+            check_pictogram_name(name)
+            check_svg(data)
+        except PictogramRefused as refused:
+            raise BundleRefused(f"invalid configuration: pictogram {name[:70]!r} refused ({refused})") from None
+        (directory / name).write_bytes(data)
+        os.chmod(directory / name, 0o640)
+    for picture in sorted(installed_pictograms.glob("*.svg")) if installed_pictograms.is_dir() else []:
+        if not (directory / picture.name).exists():
+            shutil.copyfile(picture, directory / picture.name)
+            os.chmod(directory / picture.name, 0o640)
+    (building / CATALOG_FILE).write_text(yaml.safe_dump(catalog, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    os.chmod(building / CATALOG_FILE, 0o640)
 
 
 def _installed_site(config_dir: Path) -> dict:

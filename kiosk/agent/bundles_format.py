@@ -6,7 +6,10 @@ same content always gives the same bytes)::
 
     {"format": 1, "commune_insee": "31042", "version": 7, "site": {... kiosk.yaml's part ...}}
 
-``site`` is the commune's part of kiosk.yaml, the bus calendar in ``site.help.bus_visits``. The server
+``site`` is the commune's part of kiosk.yaml, the bus calendar in ``site.help.bus_visits``. Since the
+national catalog is managed on the server too, a bundle may carry ``catalog_version``, ``catalog`` (the
+content of services.yaml) and ``pictograms`` (``{file name: SVG text}``): the kiosk then uses them instead
+of the installed ones (a bundle without them keeps the installed catalog). The server
 signs the gzip bytes with the fleet's Ed25519 key; the signature travels base64-encoded in the
 ``X-Bundle-Signature`` header. Any byte changed or missing fails the signature, so a truncated download
 is refused as surely as a forged one.
@@ -58,6 +61,12 @@ def decode(payload: bytes) -> dict:
         raise BundleRefused("bundle without a valid version")
     if not isinstance(document.get("site"), dict) or not isinstance(document.get("commune_insee"), str):
         raise BundleRefused("bundle without its site or commune")
+    if "catalog" in document or "pictograms" in document:
+        pictograms = document.get("pictograms")
+        if not isinstance(document.get("catalog"), dict) or not isinstance(pictograms, dict):
+            raise BundleRefused("bundle with a catalog but no pictograms, or the reverse")
+        if not all(isinstance(name, str) and isinstance(text, str) for name, text in pictograms.items()):
+            raise BundleRefused("bundle pictograms are not SVG texts")
     return document
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from kiosk.config.messages import french_message
+from kiosk.config.pictograms import MAX_PICTOGRAM_BYTES, PictogramRefused, check_svg
 from kiosk.config.models import MAX_FEATURED, TILE_TAGS, Catalog, Category, Fleet, Help, Idle, LocalTile, OpeningHours, Printer, Commune, Site
 from kiosk.problems import ConfigError, ConfigProblem
 from kiosk.yamlfile import YamlDocument, read_yaml
@@ -191,10 +192,21 @@ def _check_tile(tile, location, doc: YamlDocument, catalog: Catalog, problems: l
     if not pictogram.is_file():
         problems.append(doc.problem(location + ("pictogram",),
             f"pictogramme introuvable : {pictogram}. Ajoutez le fichier SVG ou corrigez son nom."))
+    else:
+        try:
+            check_svg(_read_bounded(pictogram))
+        except PictogramRefused as refused:
+            problems.append(doc.problem(location + ("pictogram",), f"{refused} ({pictogram.name})."))
     start_host = url_host(tile.url)
     if start_host and not host_allowed(start_host, _hosts_of(tile, catalog)):
         problems.append(doc.problem(location + ("url",),
             f"l'hôte de départ « {start_host} » n'est pas dans les hôtes autorisés de la tuile. Ajoutez-le à hosts."))
+
+
+def _read_bounded(path: Path) -> bytes:
+    """At most one byte more than a pictogram may have (a huge file is refused without being read whole)."""
+    with open(path, "rb") as file:
+        return file.read(MAX_PICTOGRAM_BYTES + 1)
 
 
 def _hosts_of(tile, catalog: Catalog) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.atomic_swap import point_link, write_json  # noqa: F401 (the releases' links and records)
 from kiosk.updates.manifest import valid_version
 
 STAGED, CURRENT, PREVIOUS, SWITCH_FILE, COMPLETE = "staged", "current", "previous", "switch.json", ".complete"
@@ -37,24 +38,6 @@ class ReleasePaths:
 
     def is_installed(self, version: str | None) -> bool:
         return bool(version) and valid_version(version) and (self.release(version) / COMPLETE).is_file()
-
-
-def point_link(directory: Path, name: str, target: str | os.PathLike) -> None:
-    """Make ``directory/name`` a symbolic link to ``target`` atomically (the old or the new, never none)."""
-    temporary = directory / f".{name}.new"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    os.symlink(target, temporary)
-    os.replace(temporary, directory / name)
-    fsync_dir(directory)
-
-
-def fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def link_version(paths: ReleasePaths, link: Path) -> str | None:
@@ -88,16 +71,6 @@ def read_json(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Written whole or not at all (temporary file, fsync, rename)."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w") as file:
-        json.dump(data, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 def switch_record(paths: ReleasePaths) -> dict:

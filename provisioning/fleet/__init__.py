@@ -48,6 +48,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     from provisioning.fleet.dashboard import assist_pages
     app.register_blueprint(assist_api.blueprint)  # consented remote assistance (issue 13)
     app.register_blueprint(assist_pages.blueprint)
+    from provisioning.fleet.dashboard import catalog_pages
+    app.register_blueprint(catalog_pages.blueprint)  # the national services catalog (issue 12)
     from provisioning.fleet.checkin_endpoint import CheckinEndpoint
     app.wsgi_app = CheckinEndpoint(app.wsgi_app, settings, db.get_engine_of(app))  # the hot path, ahead of Flask
     if settings.trusted_proxies:

@@ -58,15 +58,16 @@ def bundle():
     with read_transaction(engine) as conn:
         _, insee = management.device_of(conn, auth.device_id)
         current = management.latest(conn, insee)
-    if current is None:
-        raise ApiError(404, "no configuration bundle is published for this kiosk's commune")
-    version, content = current
-    etag = etag_of(insee, version)
-    if etag in request.if_none_match:
-        response = Response(status=304)
-        response.set_etag(etag)
-        return response
-    payload = bundles_format.encode(content)
+        if current is None:
+            raise ApiError(404, "no configuration bundle is published for this kiosk's commune")
+        version, content = current
+        etag = etag_of(insee, version)
+        if etag in request.if_none_match:
+            response = Response(status=304)
+            response.set_etag(etag)
+            return response
+        document = management.bundle_document(conn, content)
+    payload = bundles_format.encode(document)
     response = Response(payload, status=200, mimetype="application/gzip")
     response.set_etag(etag)
     response.headers[bundles_format.SIGNATURE_HEADER] = bundles_format.signature_text(key.sign(payload))

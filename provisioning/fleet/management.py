@@ -21,7 +21,7 @@ from kiosk.config.messages import french_message
 from kiosk.config.models import DAYS, BusVisit, OpeningHours, Site
 from provisioning.fleet.store import hot_sql
 from provisioning.fleet.store.engine import read_transaction, write_transaction
-from provisioning.fleet.store.management_schema import REFUSAL_MAX_CHARS, bundles, bus_visits, kiosk_bundles
+from provisioning.fleet.store.management_schema import REFUSAL_MAX_CHARS, bundles, bus_visits, catalogs, kiosk_bundles
 from provisioning.fleet.store.schema import devices
 
 MAX_BUS_VISITS = 60
@@ -96,10 +96,19 @@ def content_of(conn: Connection, insee: str, version: int) -> dict | None:
     return None if text is None else json.loads(text)
 
 
-def _publish_on(conn: Connection, insee: str, site: dict, summary: str, by: str, now: float) -> int:
+def catalog_version_on(conn: Connection) -> int | None:
+    """The national catalog version in force (the newest), or None before any is imported."""
+    return conn.execute(sa.select(sa.func.max(catalogs.c.version))).scalar()
+
+
+def publish_on(conn: Connection, insee: str, site: dict, summary: str, by: str, now: float) -> int:
+    """Store the commune's next version: ``site`` with the national catalog in force (by its version)."""
     current = latest(conn, insee)
     version = 1 if current is None else current[0] + 1
     content = {"format": bundles_format.BUNDLE_FORMAT, "commune_insee": insee, "version": version, "site": site}
+    catalog_version = catalog_version_on(conn)
+    if catalog_version is not None:
+        content["catalog_version"] = catalog_version
     conn.execute(bundles.insert().values(
         commune_insee=insee, version=version, summary=summary[:200], created_at=now, created_by=by[:64],
         content=json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)))
@@ -117,7 +126,7 @@ def publish_site(engine: Engine, insee: str, site: dict, by: str, now: float,
             site = _with_bus_visits(site, visits)
         else:  # the first import: its calendar becomes the one the staff edit
             _replace_bus_visits(conn, insee, check_bus_visits(site.get("help", {}).get("bus_visits", [])))
-        return _publish_on(conn, insee, site, summary, by, now)
+        return publish_on(conn, insee, site, summary, by, now)
 
 
 def _replace_bus_visits(conn: Connection, insee: str, visits: list[dict]) -> None:
@@ -154,7 +163,7 @@ def set_bus_calendar(engine: Engine, insee: str, visits: list[dict], by: str, no
         _replace_bus_visits(conn, insee, checked)
         site = _with_bus_visits(current[1]["site"], checked)
         check_site(site)
-        return _publish_on(conn, insee, site, "Calendrier du bus", by, now)
+        return publish_on(conn, insee, site, "Calendrier du bus", by, now)
 
 
 def check_opening_hours(hours: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -183,18 +192,19 @@ def set_opening_hours(engine: Engine, insee: str, hours: dict[str, list[str]], b
                                    "importer son kiosk.yaml"])
         site = {**current[1]["site"], "opening_hours": checked}
         check_site(site)
-        return _publish_on(conn, insee, site, "Horaires d'ouverture", by, now)
+        return publish_on(conn, insee, site, "Horaires d'ouverture", by, now)
 
 
 def rollback(engine: Engine, insee: str, version: int, by: str, now: float) -> int:
-    """Publish the content of ``version`` again, as the next version (kiosks only move forward)."""
+    """Publish the commune's settings of ``version`` again, as the next version (kiosks only move forward);
+    the national catalog stays the one in force (it has its own history: :mod:`provisioning.fleet.catalog`)."""
     with write_transaction(engine) as conn:
         old = content_of(conn, insee, version)
         if old is None:
             raise ManagementError([f"version {version} introuvable pour cette commune"])
         site = old["site"]
         _replace_bus_visits(conn, insee, site.get("help", {}).get("bus_visits", []))
-        return _publish_on(conn, insee, site, f"Retour à la version {version}", by, now)
+        return publish_on(conn, insee, site, f"Retour à la version {version}", by, now)
 
 
 def history(engine: Engine, insee: str, limit: int = 50) -> list[BundleVersion]:
@@ -204,6 +214,16 @@ def history(engine: Engine, insee: str, limit: int = 50) -> list[BundleVersion]:
                             .where(bundles.c.commune_insee == insee)
                             .order_by(bundles.c.version.desc()).limit(limit)).all()
     return [BundleVersion(*row) for row in rows]
+
+
+def bundle_document(conn: Connection, content: dict) -> dict:
+    """What the kiosk receives for a stored version: its content with the catalog and pictograms it names."""
+    catalog_version = content.get("catalog_version")
+    if catalog_version is None:
+        return content
+    text = conn.execute(sa.select(catalogs.c.content).where(catalogs.c.version == catalog_version)).scalar()
+    catalog = json.loads(text)
+    return {**content, "catalog": catalog["catalog"], "pictograms": catalog["pictograms"]}
 
 
 def latest_for_device_on(dbapi_connection, dialect: str, device_id: int) -> int | None:

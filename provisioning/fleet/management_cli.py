@@ -67,6 +67,34 @@ def publish(ctx: click.Context, commune_insee: str, kiosk_yaml: Path) -> None:
     click.echo(f"Version {version} publiée pour la commune {commune_insee}.")
 
 
+@click.group("catalog", help="Catalogue national des services, envoyé aux bornes avec la configuration.")
+def catalog() -> None:
+    pass
+
+
+@catalog.command("import", help="Publier SERVICES_YAML et les pictogrammes (*.svg) des DOSSIERS comme nouvelle "
+                                "version du catalogue national (chaque commune reçoit une nouvelle version).")
+@click.argument("services_yaml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("pictogram_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+def catalog_import(ctx: click.Context, services_yaml: Path, pictogram_dirs: tuple[Path, ...]) -> None:
+    from provisioning.fleet import catalog as national
+    from provisioning.fleet.management import ManagementError
+    try:
+        services, pictograms = national.read_files(services_yaml, list(pictogram_dirs) or [services_yaml.parent / "pictograms"])
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise click.UsageError(f"{services_yaml} ou ses pictogrammes illisibles : {error}") from None
+    engine = engine_of(ctx)
+    try:
+        version = national.publish(engine, _jsonable(services), pictograms, f"cli:{getpass.getuser()}", time.time())
+    except ManagementError as error:
+        raise click.UsageError(f"{services_yaml} refusé : " + " ; ".join(error.problems)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"Catalogue national publié : version {version} ({len(pictograms)} pictogrammes).")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(bundle_key)
     cli.add_command(bundle)
+    cli.add_command(catalog)

@@ -266,8 +266,8 @@ def record_result(engine: Engine, device_id: int, action_id: int, state: str, de
             actions.c.id == action_id, actions.c.device_id == device_id)).first()
         if row is None:
             raise LookupError(action_id)
-        if row.state in FINAL_STATES or (row.state == "accepted" and state == "accepted"):
-            return row.state
+        if row.state in FINAL_STATES + ("cancelled",) or (row.state == "accepted" and state == "accepted"):
+            return row.state  # a cancelled action stays cancelled: the kiosk reads it here and does not run it
         values = {"state": state, "answered_at": now, "detail": (detail or "")[:DETAIL_MAX_CHARS] or None}
         if diagnostic is not None and row.kind == "diagnostic":
             values["diagnostic"] = diagnostic[:DIAGNOSTIC_MAX_CHARS]

@@ -52,6 +52,7 @@ PAGES = [
     ("/tableau/rappels", FLEET), ("/tableau/rappels?etat=done", FLEET),  # residents' call-back requests
     ("/tableau/versions", FLEET),  # kiosk software releases
     ("/tableau/messages", FLEET),  # messages to the kiosks (commune accounts: none, see remote_actions_pages.py)
+    ("/tableau/catalogue", FLEET),  # the national services catalog
 ]
 
 ACTIONS = [  # (path, form fields): changes, for admin and staff only
@@ -67,6 +68,7 @@ ACTIONS = [  # (path, form fields): changes, for admin and staff only
     ("/tableau/machines/LOUR-001/note", {"text": ""}),
     ("/tableau/materiel", {"asset_tag": "DON-0001", "lifecycle_state": "donated"}),
     (f"/tableau/communes/{LUCHON}/configuration/1/retour", {}),  # central management: rollback
+    ("/tableau/catalogue/1/retour", {}),  # the national catalog: rollback
     ("/tableau/rappels/1", {"r1-status": "done"}),
     ("/tableau/machines/LUCH-001/actions", {"kind": "diagnostic"}), ("/tableau/machines/LUCH-001/actions/1/annuler", {}),
     ("/tableau/messages", {"scope": "commune", "target": LUCHON, "text": "Le bus ne passera pas jeudi 12",

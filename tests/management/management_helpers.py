@@ -1,4 +1,5 @@
-"""A managed fleet for the central-management tests: the real fleet app (app factory) on a migrated store
+"""A managed fleet for the central-management tests (and bench/management.py, which imports the
+helpers that are not fixtures): the real fleet app (app factory) on a migrated store
 (SQLite and PostgreSQL, tests/postgres_schemas.migrated_store) served over loopback, the fleet's signing
 key made by the real ``fleet bundle-key`` code, the demo commune's kiosk.yaml published as its first
 bundle, and a real kiosk agent enrolled through the API with the installed configuration it would have
@@ -65,10 +66,19 @@ def installed_config(directory: Path) -> Path:
     return directory
 
 
+def catalog_files() -> tuple[dict, dict[str, str]]:
+    """The national catalog as ``fleet catalog import`` reads it: services.yaml and every pictogram
+    (the national ones and the demo town hall's own)."""
+    from provisioning.fleet import catalog
+    return catalog.read_files(REPO / "config" / "services.yaml",
+                              [REPO / "config" / "pictograms", REPO / "config" / "demo" / "pictograms"])
+
+
 def demo_site() -> dict:
     """What staff publish for the demo commune: its kiosk.yaml without catalog and fleet, as JSON."""
     site = yaml.safe_load((REPO / "config" / "demo" / "kiosk.yaml").read_text(encoding="utf-8"))
     site.pop("catalog", None)
+    site.pop("fleet", None)
     for visit in site["help"]["bus_visits"]:
         visit["date"] = visit["date"].isoformat()
     return site

@@ -83,3 +83,25 @@ def test_the_agent_settings_name_the_bundle_paths_or_leave_bundles_off(tmp_path)
     with pytest.raises(AgentSettingsError) as refused:
         load_agent_settings(path)
     assert "bundle_public_key : il faut un chemin absolu" in str(refused.value.problems[0])
+
+
+def test_import_the_national_catalog_then_refuse_a_scripted_pictogram(fleet_env, tmp_path, capsys):
+    """``fleet catalog import``: the catalog and its pictograms become version 1, and every commune with a
+    bundle gets a new version carrying it; a pictogram with a script is refused in French, nothing published."""
+    import shutil
+
+    from provisioning.fleet import catalog, management
+    assert main(["bundle", "publish", "31042", str(REPO / "config" / "demo" / "kiosk.yaml")]) == 0
+    assert main(["catalog", "import", str(REPO / "config" / "services.yaml"), str(REPO / "config" / "pictograms"),
+                 str(REPO / "config" / "demo" / "pictograms")]) == 0
+    assert "Catalogue national publié : version 1" in capsys.readouterr().out
+    with fleet_env.connect() as conn:
+        version, content = management.latest(conn, "31042")
+    assert version == 2 and content["catalog_version"] == 1
+    pictograms = tmp_path / "pictograms"
+    shutil.copytree(REPO / "config" / "pictograms", pictograms)
+    (pictograms / "sante.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
+    assert main(["catalog", "import", str(REPO / "config" / "services.yaml"), str(pictograms),
+                 str(REPO / "config" / "demo" / "pictograms")]) == 2
+    assert "pictogramme sante.svg : pictogramme refusé : attribut « onload » interdit" in capsys.readouterr().err
+    assert [item.version for item in catalog.history(fleet_env)] == [1]

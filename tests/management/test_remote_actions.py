@@ -76,9 +76,9 @@ def test_an_action_handed_out_again_is_run_once(managed_fleet, tmp_path):
     action_id = remote_actions.queue_action(managed_fleet.engine, ASSET_TAG, "diagnostic", "test", time.time())
     token = managed_fleet.agent.credentials.token
     answer = {"actions": [{"id": action_id, "kind": "diagnostic"}]}
-    managed_fleet.agent.remote.take(answer["actions"])
+    managed_fleet.agent.remote.take(answer["actions"], token)
     (tmp_path / "journal.txt").write_text("second run\n")
-    managed_fleet.agent.remote.take(answer["actions"])  # the answer came again (lost acknowledgement)
+    managed_fleet.agent.remote.take(answer["actions"], token)  # the answer came again (lost acknowledgement)
     assert managed_fleet.agent.remote.report(token) == 1
     assert "second run" not in action_rows(managed_fleet)[0].diagnostic
 
@@ -278,3 +278,67 @@ def test_the_agent_process_runs_a_queued_diagnostic_over_loopback(managed_fleet,
     assert row.id == action_id and row.state == "done", output[-2000:]
     assert all(trace not in row.diagnostic for trace in RESIDENT_TRACES)
     assert "http" not in output  # nor in the agent's own log
+
+
+class ResultsOutage:
+    """In front of the fleet app: while ``down``, the kiosk's action reports get 503 (a link or a proxy
+    failing right after the check-in that handed the action out); everything else passes."""
+
+    def __init__(self, app) -> None:
+        self.app, self.down, self.refused = app, True, 0
+
+    def __call__(self, environ, start_response):
+        if self.down and environ["PATH_INFO"].endswith("/result"):
+            self.refused += 1
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"ok": false, "error": "unavailable", "errors": [], "status": 503}']
+        return self.app(environ, start_response)
+
+
+def test_an_action_cancelled_after_the_kiosk_received_it_does_not_run(managed_fleet, tmp_path):
+    """The real agent process receives a restart, cannot confirm it (503), staff cancel it, and once the
+    server answers again the agent learns it was cancelled: no request for the kiosk, still « annulée »."""
+    assert managed_fleet.checkin()
+    outage = ResultsOutage(managed_fleet.app.wsgi_app)
+    managed_fleet.app.wsgi_app = outage
+    settings = managed_fleet.agent.settings
+    (tmp_path / "agent.yaml").write_text(json.dumps({
+        "fleet_url": managed_fleet.url, "asset_tag": ASSET_TAG, "commune_insee": LUCHON,
+        "enrolment_code_file": str(tmp_path / "code"), "state_dir": str(settings.state_dir),
+        "events_dir": str(settings.events_dir), "bundle_dir": str(settings.bundle_dir), "interval_s": 1}))
+    staff = managed_fleet.staff()
+    staff_post(staff, f"/tableau/machines/{ASSET_TAG}/actions", {"kind": "restart"})
+    [row] = action_rows(managed_fleet)
+    journal = settings.state_dir / "actions.json"
+    command = [sys.executable, "-m", "kiosk.cli", "agent", "--settings", str(tmp_path / "agent.yaml")]
+
+    def entry() -> dict:
+        try:
+            return json.loads(journal.read_text()).get(str(row.id), {})
+        except (OSError, ValueError):
+            return {}
+
+    def run_agent_until(condition, what: str) -> str:
+        """A real `kiosk agent` process, from its start (it checks in at once) until ``condition``."""
+        agent = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while not condition():
+                assert agent.poll() is None, agent.stdout.read().decode()[-2000:]
+                assert time.monotonic() < deadline, what
+                time.sleep(0.2)
+        finally:
+            agent.terminate()
+            output = agent.communicate(timeout=30)[0].decode()
+        return output
+
+    run_agent_until(lambda: entry().get("state") == "received" and outage.refused >= 1, "received, not confirmed")
+    assert action_rows(managed_fleet)[0].state == "delivered"
+    answer = staff_post(staff, f"/tableau/machines/{ASSET_TAG}/actions/{row.id}/annuler", {})
+    assert answer.status_code == 302 and action_rows(managed_fleet)[0].state == "cancelled"
+    outage.down = False  # the link is back; the agent (started again) asks before running it
+    output = run_agent_until(lambda: entry().get("state") == "cancelled", "the agent learning it was cancelled")
+    requests = managed_fleet.bundle_dir / "requests"
+    assert not requests.exists() or not list(requests.iterdir()), output[-2000:]
+    assert action_rows(managed_fleet)[0].state == "cancelled"
+    assert "annulée" in staff.get(f"/tableau/machines/{ASSET_TAG}").get_data(as_text=True)

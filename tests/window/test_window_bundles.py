@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from kiosk.agent.bundles import _point_link, applied_version, staged_version
+from kiosk.agent.bundles import applied_version, staged_version
+from kiosk.atomic_swap import point_link
 from kiosk.window.bundle_swap import swap_after_wipe
 
 pytestmark = pytest.mark.window
@@ -17,7 +18,7 @@ def test_a_staged_bundle_waits_for_the_end_of_the_session(driver, config_dir, tm
     bundle_dir = tmp_path / "bundles"
     bundle_dir.mkdir()
     shutil.copytree(config_dir, bundle_dir / "v2")
-    _point_link(bundle_dir, "staged", "v2")  # what the agent leaves once a bundle is verified
+    point_link(bundle_dir, "staged", "v2")  # what the agent leaves once a bundle is verified
     restarts = []
     kiosk = driver.kiosk
     kiosk.on_session_boundary = swap_after_wipe(bundle_dir, restarts.append)

@@ -28,7 +28,9 @@ WORDS = {
     "warning_after_s": "avertissement après (secondes)", "answer_within_s": "délai pour répondre (secondes)",
     "printer": "imprimante", "uri": "adresse de l'imprimante", "label": "titre", "description": "description",
     "category": "catégorie", "url": "adresse du site", "pictogram": "pictogramme", "pictogram_alt": "texte du pictogramme",
-    "hosts": "sites permis", "service": "service", "id": "identifiant",
+    "hosts": "sites permis", "service": "service", "id": "identifiant", "services": "services",
+    "pictograms": "pictogrammes", "categories": "catégories", "host_groups": "groupes d'hôtes",
+    "site_name": "nom du site dans les phrases",
     "mo": "lundi", "tu": "mardi", "we": "mercredi", "th": "jeudi", "fr": "vendredi", "sa": "samedi", "su": "dimanche",
 }
 

@@ -7,8 +7,11 @@ publishes per commune, the association's bus calendar, and where each kiosk stan
   under a new version, so kiosks only ever move forward.
 * ``mgmt_bus_visits``: the bus calendar the staff edit (one row per visit), copied into each new bundle.
 * ``mgmt_kiosk_bundles``: per kiosk, the version it applied and the last one it refused, with why.
+* ``mgmt_catalogs``: every published version of the national services catalog with its pictograms (one
+  JSON document: ``{"catalog": services.yaml's content, "pictograms": {file name: SVG text}}``), national,
+  versioned like the bundles; each commune's bundle names the catalog version it carries.
 
-Declared in the store's one ``MetaData``; migration 0010 builds them.
+Declared in the store's one ``MetaData``; migration 0010 builds the first three, 0016 the catalogs.
 """
 
 from __future__ import annotations
@@ -47,4 +50,14 @@ kiosk_bundles = sa.Table(
     sa.Column("refused_version", sa.Integer),
     sa.Column("refusal", sa.String(REFUSAL_MAX_CHARS)),
     sa.Column("reported_at", sa.Float, nullable=False),
+)
+
+catalogs = sa.Table(
+    "mgmt_catalogs", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("summary", sa.String(200), nullable=False),  # what changed, in French
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.CheckConstraint("version >= 1", name="ck_mgmt_catalogs_version"),
 )
