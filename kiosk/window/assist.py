@@ -4,8 +4,15 @@ Every half second the window looks for a request the agent handed over (:mod:`ki
 asks the resident (:class:`ConsentQuestion`). « Non » sends the refusal and nothing else. « Oui » starts
 the sharing: a banner that the page cannot cover, images of the kiosk's own web view only (WebKit's
 snapshot of the visible page: never the X screen, never the toolbar), the mediator's points (a pulsing
-ring) and short messages. Capture and upload never overlap (a frame is skipped while the previous one
-is on its way; an unchanged page is not sent again), and :class:`Pacing` shrinks frames on a slow link.
+ring) and short messages.
+
+Nothing is captured while nothing changes: a capture is due only when the web view was redrawn (its
+``draw`` signal, i.e. the page's damage) since the last one, plus one safety look every ``RECHECK_S``.
+Captures are at most one every ``MIN_FRAME_INTERVAL_S``, never while the previous frame is still on its
+way (a full link means no work), and after each frame :class:`Pacing` holds the next one back to stay
+within the link's budget and shrinks frames on a slow link; a frame identical to the last one sent is
+not sent. The snapshot is scaled down (cairo) before anything else touches its pixels, and encoded to
+JPEG off the main loop.
 
 It ends on « Arrêter », on the mediator's stop or her page closing (the relay says so), at the end of
 the resident's session, after ``idle_s`` without a point or message, or when the relay has been
@@ -23,7 +30,8 @@ import gi
 
 gi.require_version("Gdk", "3.0")
 gi.require_version("WebKit2", "4.1")
-from gi.repository import Gdk, GdkPixbuf, GLib, WebKit2  # noqa: E402
+import cairo  # noqa: E402
+from gi.repository import Gdk, GLib, WebKit2  # noqa: E402
 
 from kiosk.assist.offers import OfferDrop  # noqa: E402
 from kiosk.assist.pacing import Pacing  # noqa: E402
@@ -33,9 +41,8 @@ from kiosk.window.assist_widgets import Banner, ConsentQuestion, Pointer, instal
 
 log = logging.getLogger(__name__)
 
-CAPTURE_EVERY_MS = 200
-STILL_RECHECK_S = 0.5        # after an unchanged snapshot, the next one waits this long
-RESEND_STILL_PAGE_S = 30.0   # an unchanged page is sent again this often (the relay keeps the latest one anyway)
+MIN_FRAME_INTERVAL_S = 0.25  # at most four captures a second, however often the page is redrawn
+RECHECK_S = 5.0              # a snapshot after this long without one, even if no redraw was heard of
 UNREACHABLE_S = 15.0
 CONSENT_WAIT_S = 100.0       # the question goes away unanswered (the server gives up at 120 s)
 EVENTS_WAIT_S = 15
@@ -63,7 +70,10 @@ class AssistSharing:
         self.not_before = 0.0            # no capture before this moment (the link's budget)
         self.pacing = Pacing()
         self.last_digest = b""
-        self.last_sent_at = 0.0
+        self.dirty = False               # the shared view was redrawn since the last capture
+        self.captured_at = 0.0
+        self.capture_timer = None        # the one pending capture, if any
+        self.watched = None              # (view, handler id) of the view whose redraws we follow
         self.last_event_at = 0.0
         self.failing_since: float | None = None
         self.frames_sent = 0
@@ -140,51 +150,97 @@ class AssistSharing:
         threading.Thread(target=self._listen, args=(generation, self._client(EVENTS_WAIT_S + 15)),
                          name="assist-events", daemon=True).start()
         self.frames_client = self._client()
-        GLib.timeout_add(CAPTURE_EVERY_MS, self._capture, generation)
+        self.dirty = True
+        self.captured_at = time.monotonic()  # the first capture once the banner has taken its place
+        self._schedule(generation)
+        GLib.timeout_add_seconds(int(RECHECK_S), self._recheck, generation)
+        return False
+
+    def _shared_view(self):
+        help_view = self.kiosk.help.view
+        view = help_view if help_view is not None and self.kiosk.help.visible else self.kiosk.view
+        if self.watched is None or self.watched[0] is not view:
+            self._unwatch()
+            self.watched = (view, view.connect_after("draw", self._on_draw))
+            self.dirty = True
+        return view
+
+    def _unwatch(self) -> None:
+        if self.watched is not None:
+            view, handler = self.watched
+            self.watched = None
+            if view.handler_is_connected(handler):
+                view.disconnect(handler)
+
+    def _on_draw(self, _view, _cairo) -> bool:
+        if self.running and not self.dirty:
+            self.dirty = True
+            self._schedule(self.generation)
+        return False
+
+    def _recheck(self, generation: int) -> bool:
+        if generation != self.generation or not self.running:
+            return False
+        if time.monotonic() - self.captured_at >= RECHECK_S:
+            self.dirty = True
+            self._schedule(generation)
+        return True
+
+    def _schedule(self, generation: int) -> bool:
+        """Arm the one capture timer for the earliest moment a capture is allowed (main loop only)."""
+        if generation != self.generation or not self.running or self.capture_timer is not None or self.in_flight:
+            return False
+        now = time.monotonic()
+        delay = max(0.0, self.not_before - now, self.captured_at + MIN_FRAME_INTERVAL_S - now)
+        self.capture_timer = GLib.timeout_add(int(delay * 1000), self._capture, generation)
         return False
 
     def _capture(self, generation: int) -> bool:
+        self.capture_timer = None
         if generation != self.generation or not self.running:
             return False
-        if self.in_flight or time.monotonic() < self.not_before:
-            return True  # the previous frame is still on its way, or the budget is spent: skip this one
-        help_view = self.kiosk.help.view
-        view = help_view if help_view is not None and self.kiosk.help.visible else self.kiosk.view
+        view = self._shared_view()
+        if not self.dirty or self.in_flight:
+            return False  # nothing changed, or the previous frame is still on its way (it re-arms when done)
+        self.dirty = False
         self.in_flight = True
+        self.captured_at = time.monotonic()
         view.get_snapshot(WebKit2.SnapshotRegion.VISIBLE, WebKit2.SnapshotOptions.NONE, None,
                           self._snapshot_done, generation)
-        return True
+        return False
+
+    def _capture_finished(self, generation: int) -> bool:
+        self.in_flight = False
+        if self.dirty:
+            self._schedule(generation)
+        return False
 
     def _snapshot_done(self, view, result, generation: int) -> None:
         try:
             surface = view.get_snapshot_finish(result)
         except GLib.Error as error:  # the view went away (session end) or is still loading
             log.info("no snapshot this time: %s", error.message)
-            self.in_flight = False
+            self._capture_finished(generation)
             return
         if generation != self.generation or not self.running:
             self.in_flight = False
             return
-        pixbuf = Gdk.pixbuf_get_from_surface(surface, 0, 0, surface.get_width(), surface.get_height())
-        now = time.monotonic()
-        digest = hashlib.blake2b(pixbuf.get_pixels(), digest_size=16).digest()
-        if digest == self.last_digest and now - self.last_sent_at < RESEND_STILL_PAGE_S:
-            self.not_before = now + STILL_RECHECK_S  # a still page is looked at less often
-            self.in_flight = False
+        small = scaled(surface, self.pacing.scale)
+        digest = hashlib.blake2b(small.get_data(), digest_size=16).digest()
+        if digest == self.last_digest:
+            self._capture_finished(generation)
             return
         self.last_digest = digest
-        threading.Thread(target=self._upload, args=(generation, pixbuf), name="assist-frame", daemon=True).start()
+        threading.Thread(target=self._upload, args=(generation, small), name="assist-frame", daemon=True).start()
 
-    def _upload(self, generation: int, pixbuf) -> None:
+    def _upload(self, generation: int, small) -> None:
         try:
-            scale, quality = self.pacing.scale, self.pacing.quality
-            width, height = max(1, int(pixbuf.get_width() * scale)), max(1, int(pixbuf.get_height() * scale))
-            if scale != 1.0:
-                pixbuf = pixbuf.scale_simple(width, height, GdkPixbuf.InterpType.BILINEAR)
-            ok, image = pixbuf.save_to_bufferv("jpeg", ["quality"], [str(quality)])
+            pixbuf = Gdk.pixbuf_get_from_surface(small, 0, 0, small.get_width(), small.get_height())
+            ok, image = pixbuf.save_to_bufferv("jpeg", ["quality"], [str(self.pacing.quality)])
             if not ok or len(image) > MAX_FRAME_BYTES:
                 self.pacing.too_big()
                 self.last_digest = b""
+                self.dirty = True
                 return
             started = time.monotonic()
             self.frames_client.send_frame(bytes(image), "image/jpeg")
@@ -193,17 +249,18 @@ class AssistSharing:
             self.not_before = time.monotonic() + self.pacing.pause_after(len(image), upload_s)
             self.frames_sent += 1
             self.bytes_sent += len(image)
-            self.last_sent_at = time.monotonic()
             self.failing_since = None
         except RelayUnreachable as error:
             self.last_digest = b""
+            self.dirty = True
+            self.not_before = time.monotonic() + 1.0  # try again in a second, not at once
             self._unreachable(generation, error)
         except SessionEnded as error:
             GLib.idle_add(self._ended_by_server, generation, error.reason)
         except GLib.Error as error:
             log.error("a frame could not be encoded: %s", error.message)
         finally:
-            self.in_flight = False
+            GLib.idle_add(self._capture_finished, generation)
 
     def _unreachable(self, generation: int, error) -> None:
         now = time.monotonic()
@@ -274,6 +331,7 @@ class AssistSharing:
         self.generation += 1
         self.running = False
         self.offer = None
+        self._unwatch()
         self.banner.hide()
         self.pointer.clear()
         if was_running and tell != "session_end":  # the next resident is not told of the last one's help
@@ -289,3 +347,16 @@ class AssistSharing:
                 finally:
                     client.close()
             threading.Thread(target=tell_relay, name="assist-end", daemon=True).start()
+
+
+def scaled(surface, scale: float):
+    """The snapshot as an RGB24 image surface ``scale`` times its size (pixman's bilinear filter)."""
+    width, height = max(1, int(surface.get_width() * scale)), max(1, int(surface.get_height() * scale))
+    small = cairo.ImageSurface(cairo.FORMAT_RGB24, width, height)
+    context = cairo.Context(small)
+    context.scale(width / surface.get_width(), height / surface.get_height())
+    context.set_source_surface(surface, 0, 0)
+    context.get_source().set_filter(cairo.FILTER_BILINEAR if scale != 1.0 else cairo.FILTER_NEAREST)
+    context.paint()
+    small.flush()
+    return small

@@ -67,6 +67,9 @@ def run(config: KioskConfig, settings: WindowSettings | None = None, *, windowed
     gi.require_version("Gtk", "3.0")
     from gi.repository import GLib, Gtk
 
+    # Classic scrollbars, always shown: residents see that a page goes on, and no fade-out animation
+    # repaints the page for ~3 s after every scroll (measured with bench/assist.py; docs/assistance.md).
+    os.environ.setdefault("GTK_OVERLAY_SCROLLING", "0")
     if not Gtk.init_check(sys.argv[:1])[0]:
         print("Pas d'écran disponible : lancez « kiosk run » dans une session graphique (variable DISPLAY).",
               file=sys.stderr)

@@ -50,6 +50,7 @@ def end_session(session_id: int, reason: str) -> bool:
     with write_transaction(get_engine()) as conn:
         ended = assist_log.end(conn, session_id, reason, time.time())
     relay().close(session_id, reason)
+    relay().forget_waiting()
     return ended
 
 
@@ -87,23 +88,43 @@ def poll():
 
 
 def _poll(engine, device_id: int, deadline: float, waiting):
+    """Reads the relay's memory each second; opens a write transaction only when this machine's request
+    needs a change (its key handed out, or ended as unanswered)."""
     generation = waiting.requests_generation
+
+    def read_all() -> dict:
+        with engine.connect() as conn:
+            return assist_log.waiting_requests(conn)
     while not waiting.closing:
-        with write_transaction(engine) as conn:
-            row = assist_log.ongoing(conn, device_id)
-            if row is not None and row.started_at is None:
-                if time.time() - row.requested_at > assist_log.ANSWER_TIMEOUT_S:
-                    assist_log.end(conn, row.id, "unanswered", time.time())
-                elif row.kiosk_key_sha256 is None:  # handed out once: the window holds it until it answers
-                    key = assist_log.issue_key(conn, row.id)
-                    return jsonify({"ok": True, "assist": {"id": row.id, "mediator": row.mediator_name,
-                                                           "title": row.mediator_title, "key": key}})
+        pending = waiting.waiting(device_id, read_all)
+        if pending is not None and (pending.kiosk_key_sha256 is None
+                                    or time.time() - pending.requested_at > assist_log.ANSWER_TIMEOUT_S):
+            offer = _hand_out(engine, device_id)
+            waiting.forget_waiting()
+            if offer is not None:
+                return jsonify({"ok": True, "assist": offer})
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         # Woken at once by a request made in this process; every second for one made in another.
         generation = waiting.wait_requests(generation, min(remaining, 1.0))
     return jsonify({"ok": True, "assist": None})
+
+
+def _hand_out(engine, device_id: int) -> dict | None:
+    """In one write transaction: this machine's request, with a fresh key if nobody has it yet (None if
+    the request is gone, already handed out, or just ended as unanswered)."""
+    with write_transaction(engine) as conn:
+        row = assist_log.ongoing(conn, device_id)
+        if row is None or row.started_at is not None:
+            return None
+        if time.time() - row.requested_at > assist_log.ANSWER_TIMEOUT_S:
+            assist_log.end(conn, row.id, "unanswered", time.time())
+            return None
+        if row.kiosk_key_sha256 is not None:  # handed out once: the window holds it until it answers
+            return None
+        key = assist_log.issue_key(conn, row.id)
+        return {"id": row.id, "mediator": row.mediator_name, "title": row.mediator_title, "key": key}
 
 
 @blueprint.post("/<int:session_id>/answer")
@@ -120,6 +141,7 @@ def answer(session_id: int):
         return jsonify({"ok": True, "running": False})
     with write_transaction(get_engine()) as conn:
         started = assist_log.start(conn, session_id, time.time())
+    relay().forget_waiting()
     if not started:
         raise ApiError(410, "this assistance session has ended")
     relay().open(session_id)

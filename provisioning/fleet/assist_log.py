@@ -33,6 +33,14 @@ def ongoing(conn: sa.Connection, device_id: int):
                         .order_by(table.c.id.desc()).limit(1)).first()
 
 
+def waiting_requests(conn: sa.Connection) -> dict:
+    """Every request not answered yet, by machine: {device id: row (id, requested_at, kiosk_key_sha256)}.
+    One query for the whole fleet (the kiosks' polls read its result from the relay's memory)."""
+    rows = conn.execute(sa.select(table.c.device_id, table.c.id, table.c.requested_at, table.c.kiosk_key_sha256)
+                        .where(table.c.ended_at.is_(None), table.c.started_at.is_(None)).order_by(table.c.id))
+    return {row.device_id: row for row in rows}
+
+
 def get(conn: sa.Connection, session_id: int):
     return conn.execute(sa.select(table).where(table.c.id == session_id)).first()
 

@@ -2,6 +2,12 @@
 messages waiting for the kiosk, and when each side was last heard of. Nothing here is ever written to
 disk, and a session's memory is dropped the moment it ends.
 
+The relay also remembers which machines have a request waiting for their answer (:meth:`Relay.waiting`):
+every idle kiosk polls about once a second, and at fleet scale those polls must read this memory, not
+the store. The memory is read again from the store by one query for the whole fleet, at most once per
+``WAITING_TTL_S`` in the process (at once after a change made in this process); the store is written
+only when something changes (a key handed out, a request left unanswered).
+
 Both sides only ever open connections to the server (the kiosk through NAT or 4G), so each side waits
 in a bounded long-poll: the kiosk for the mediator's events, the mediator's page for a newer frame.
 The relay must therefore run in ONE process (a gthread gunicorn of its own, or the only worker): the
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 MAX_EVENTS_KEPT = 50          # points and messages not yet fetched by the kiosk (oldest dropped)
 VIEWER_GONE_S = 6.0           # the mediator's page stopped asking for frames: she left
 KIOSK_GONE_S = 20.0           # the kiosk stopped asking for events: the link is down
+WAITING_TTL_S = 1.0           # a request made in another process reaches the polls within this delay
 
 
 @dataclass
@@ -45,12 +52,40 @@ class Relay:
         self.requests_generation = 0   # bumped on each new request: wakes the kiosks' polls
         self.closing = False           # the server is stopping: polls answer at once
         self.polls = 0                 # kiosks' polls being served now
+        self._waiting: dict[int, object] = {}   # device id -> its request waiting for an answer
+        self._waiting_read_at: float | None = None
+        self._reading = threading.Lock()       # one thread reads the store for all the polls
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def new_request(self) -> None:
         with self.changed:
             self.requests_generation += 1
+            self._waiting_read_at = None
             self.changed.notify_all()
+
+    def forget_waiting(self) -> None:
+        """The waiting requests changed in this process: the next poll reads them again."""
+        with self.changed:
+            self._waiting_read_at = None
+
+    def waiting(self, device_id: int, read_all) -> object | None:
+        """The request waiting for ``device_id``'s answer, or None, from memory. ``read_all()`` returns
+        {device id: request} from the store; it is called when the memory is older than ``WAITING_TTL_S``
+        (by one poll; the others meanwhile use the memory as it is)."""
+        with self.changed:
+            fresh = self._waiting_read_at is not None and self.clock() - self._waiting_read_at < WAITING_TTL_S
+            if fresh or self.closing:
+                return self._waiting.get(device_id)
+        if self._reading.acquire(blocking=self._waiting_read_at is None):
+            try:
+                read_at = self.clock()
+                found = read_all()
+                with self.changed:
+                    self._waiting, self._waiting_read_at = found, read_at
+            finally:
+                self._reading.release()
+        with self.changed:
+            return self._waiting.get(device_id)
 
     def open(self, session_id: int) -> Live:
         now = self.clock()

@@ -163,36 +163,36 @@ def seed(app) -> Fleet:
     return fleet
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def seeded(request, tmp_path_factory):
-    """A seeded fleet server per database, shared by the read-only tests of the session."""
-    with database(request.param, tmp_path_factory.mktemp(f"fleet-{request.param}")) as url:
+@contextmanager
+def seeded_fleet(kind: str, directory: Path):
+    """A seeded fleet server on a new database of ``kind`` (``fleet.url`` is its URL); its engine is
+    disposed at the end."""
+    with database(kind, directory) as url:
         app = make_app(url)
         fleet = seed(app)
         fleet.url = url
         yield fleet
         app.extensions["fleet_engine"].dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def seeded(request, tmp_path_factory):
+    """A seeded fleet server per database, shared by the read-only tests of the session."""
+    with seeded_fleet(request.param, tmp_path_factory.mktemp(f"fleet-{request.param}")) as fleet:
+        yield fleet
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def fresh(request, tmp_path):
     """A seeded fleet server of its own, for tests that change things."""
-    with database(request.param, tmp_path) as url:
-        app = make_app(url)
-        fleet = seed(app)
-        fleet.url = url
+    with seeded_fleet(request.param, tmp_path) as fleet:
         yield fleet
-        app.extensions["fleet_engine"].dispose()
 
 
 @pytest.fixture
 def fresh_sqlite(tmp_path):
-    with database("sqlite", tmp_path) as url:
-        app = make_app(url)
-        fleet = seed(app)
-        fleet.url = url
+    with seeded_fleet("sqlite", tmp_path) as fleet:
         yield fleet
-        app.extensions["fleet_engine"].dispose()
 
 
 REPO_ROOT_FOR_TESTS = Path(__file__).resolve().parents[2]

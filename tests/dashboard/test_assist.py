@@ -12,18 +12,14 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from dashboard_helpers import checkin, csrf_token, database, health, make_app, seed
+from dashboard_helpers import checkin, csrf_token, health, seeded_fleet
 
 
 @pytest.fixture(scope="module")
 def shared_sqlite(tmp_path_factory):
     """One seeded SQLite fleet for this module's tests (each ends what it started: see ``fleet``)."""
-    with database("sqlite", tmp_path_factory.mktemp("assist")) as url:
-        app = make_app(url)
-        fleet = seed(app)
-        fleet.url = url
+    with seeded_fleet("sqlite", tmp_path_factory.mktemp("assist")) as fleet:
         yield fleet
-        app.extensions["fleet_engine"].dispose()
 
 
 @pytest.fixture

@@ -150,6 +150,14 @@ def test_yes_shares_the_page_shows_points_and_messages_and_arreter_ends_it(assis
     difference = ImageStat.Stat(ImageChops.difference(frame.resize(screen.size), screen)).mean
     assert max(difference) < 12, f"the mediator sees the kiosk's page (mean difference {difference})"
     assert banner.label.get_text() not in json.dumps(driver.js("document.body.innerText")), "the banner is not in the page"
+    # A still page is not captured again (no redraw, no snapshot); a change is sent at once.
+    sharing = driver.kiosk.assist
+    driver.wait(lambda: not sharing.in_flight and sharing.capture_timer is None, 5, "the capture at rest")
+    captured_at, seq = sharing.captured_at, relay(fleet).live(session_id).frame_seq
+    driver.pump(1.5)
+    assert sharing.captured_at == captured_at and relay(fleet).live(session_id).frame_seq == seq, "a still page is not captured"
+    driver.js("document.body.style.background = 'rgb(250, 250, 235)'")
+    driver.wait(lambda: relay(fleet).live(session_id).frame_seq > seq, 3, "the changed page at the relay")
 
     token = re.search(r'data-csrf="([^"]+)"', mediator.get(viewer).get_data(as_text=True)).group(1)
     before = pil(screen_region(driver.kiosk.view)).getpixel((screen.size[0] // 4, screen.size[1] * 3 // 4))
