@@ -108,13 +108,7 @@ def pending_hints_on(dbapi_connection, engine, now: float) -> dict:
     cached = _hints.get(id(engine))
     if cached is not None and cached[0] > now:
         return cached[1]
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(hot_sql.for_dialect(PENDING_HINTS, engine.dialect.name))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    dbapi_connection.rollback()
+    rows = hot_sql.fetch_all_on(dbapi_connection, engine.dialect.name, PENDING_HINTS, {})
     hints = {int(device_id): {"id": int(session_id), "mediator": name} for device_id, session_id, name in rows}
     _hints[id(engine)] = (now + HINTS_TTL_S, hints)
     return hints

@@ -200,7 +200,7 @@ def test_the_check_in_sets_the_deadline_itself_and_other_writers_still_get_it_co
             check_both_writers(engine, 30_000, rows_written_by_checkin=1)
 
 
-ONE_BTREE_ROLLUPS = "0016"  # the revision after which SQLite keeps the roll-ups in one B-tree each
+ONE_BTREE_ROLLUPS = "0017"  # the revision after which SQLite keeps the roll-ups in one B-tree each
 
 
 def test_the_roll_ups_become_one_b_tree_each_and_keep_their_rows_both_ways(tmp_path):

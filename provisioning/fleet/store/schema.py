@@ -158,7 +158,7 @@ health_hourly = Table(
     Column("period_start", BigInteger, primary_key=True),
     *_rollup_columns(),
     Index("ix_health_hourly_period", "period_start"),
-    sqlite_with_rowid=False,  # one B-tree keyed by (machine, period): migration 0016
+    sqlite_with_rowid=False,  # one B-tree keyed by (machine, period): migration 0017
 )
 
 health_daily = Table(
@@ -167,7 +167,7 @@ health_daily = Table(
     Column("period_start", BigInteger, primary_key=True),
     *_rollup_columns(),
     Index("ix_health_daily_period", "period_start"),
-    sqlite_with_rowid=False,  # one B-tree keyed by (machine, period): migration 0016
+    sqlite_with_rowid=False,  # one B-tree keyed by (machine, period): migration 0017
 )
 
 # The ledger of usage records already counted: a replayed record is recognised and not counted again.
@@ -194,6 +194,6 @@ usage_daily = Table(
     Column("key", String(253), primary_key=True),
     Column("count", BigInteger, nullable=False),
     Index("ix_usage_daily_day", "day"),
-    sqlite_with_rowid=False,  # one B-tree keyed by its primary key: migration 0016
+    sqlite_with_rowid=False,  # one B-tree keyed by its primary key: migration 0017
 )
 

@@ -6,15 +6,15 @@ B-tree each, like the other tables the check-in writes (health_batches, usage_re
 counters). SQLite cannot switch a table in place: each is copied into a new table built from its own
 definition, then its indexes are created again. PostgreSQL has no rowid: nothing changes there.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-28
 """
 
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
