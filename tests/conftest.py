@@ -42,6 +42,14 @@ CHROMIUM_ARGS = [
 SYSTEM_TEST_TIMEOUT_S = 7200
 
 
+def pytest_configure(config):
+    """Wall and CPU per module, printed at the end of the run (tests/cpu_timing.py)."""
+    from cpu_timing import CpuTiming
+
+    if not config.pluginmanager.has_plugin("cpu_timing"):
+        config.pluginmanager.register(CpuTiming(), "cpu_timing")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Scheduling: the system tests (real Debian root filesystems) run after the others, in their
