@@ -73,6 +73,8 @@ class CpuTiming:
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
         self._close_module()
+        if config.option.collectonly:
+            return
         wall = time.monotonic() - self.started_wall
         user, system = tree_cpu_s()
         user -= self.started_cpu[0]
