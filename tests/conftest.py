@@ -42,6 +42,31 @@ CHROMIUM_ARGS = [
 SYSTEM_TEST_TIMEOUT_S = 7200
 
 
+def pytest_configure(config):
+    """Wall and CPU per module, printed at the end of the run (tests/cpu_timing.py); the cheapest
+    argon2id for the staff passwords hashed and checked in this process."""
+    from cpu_timing import CpuTiming
+
+    if not config.pluginmanager.has_plugin("cpu_timing"):
+        config.pluginmanager.register(CpuTiming(), "cpu_timing")
+    use_cheap_password_hashing()
+
+
+def use_cheap_password_hashing() -> None:
+    """Staff passwords in this process are hashed with argon2id at its lowest cost (1 pass over 8 KiB,
+    one lane) instead of the RFC 9106 low-memory profile (3 passes over 64 MiB, 4 lanes: 0.3 s of CPU
+    and up to 2 s on a loaded machine for every account made and every login, hundreds in the suite).
+    Every other step is the real one (argon2id hashes in the database, verification, rehash); that the
+    fleet server itself uses the RFC 9106 profile is checked in a process of its own
+    (tests/dashboard/test_accounts.py), and the servers the tests start as processes keep it."""
+    from argon2 import PasswordHasher
+
+    from provisioning.fleet.accounts import passwords, store
+
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    store._DUMMY_HASH = passwords.hash_password("not-a-real-account-password")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Scheduling: the system tests (real Debian root filesystems) run after the others, in their

@@ -21,6 +21,21 @@ def test_passwords_are_stored_as_argon2id_hashes(fresh_sqlite):
         assert fresh_sqlite.passwords[username] not in password_hash
 
 
+def test_the_fleet_server_hashes_with_the_rfc_9106_low_memory_profile():
+    """The suite hashes with argon2id's lowest cost (tests/conftest.py); the server's own code, in a
+    process of its own, uses RFC 9106's low-memory profile, and an unknown account costs as much."""
+    import subprocess
+    import sys
+
+    script = ("from provisioning.fleet.accounts import passwords, store\n"
+              "print(passwords.hash_password('un mot de passe de test'))\n"
+              "print(store._DUMMY_HASH)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    made, dummy = result.stdout.split()
+    for password_hash in (made, dummy):
+        assert password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), password_hash
+
+
 def test_login_with_the_right_password_opens_the_dashboard(fresh_sqlite):
     client = fresh_sqlite.app.test_client()
     response = login(client, "staff", fresh_sqlite.passwords["staff"])
