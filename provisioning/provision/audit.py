@@ -22,8 +22,6 @@ PROBE = Path(__file__).with_name("audit_probe.py")
 SESSION_USER = "kiosk"
 AGENT_STATE_DIR = "/var/lib/kiosk-agent"
 PRIVILEGED_GROUPS = {"sudo", "adm", "root", "wheel", "lpadmin", "disk", "shadow", "staff"}
-MIN_FREE_BYTES = 2 * 10**9
-MIN_FREE_RATIO = 0.10
 MAX_BACKLOG_S = 3600
 MAX_LISTS_AGE_S = 7 * 86400
 RERUN = "Relancez « provision run » pour ce poste (sans risque), puis « provision audit »."
@@ -159,9 +157,12 @@ def grade(facts: dict, inventory: Inventory) -> list[Check]:
 
     disk = facts.get("disk", {})
     free, total = disk.get("free_bytes", 0), disk.get("total_bytes", 1) or 1
-    disk_ok = free >= MIN_FREE_BYTES and free / total >= MIN_FREE_RATIO
+    # The thresholds are the inventory's (audit_min_free_disk_percent, audit_min_free_disk_gb).
+    min_percent, min_gb = association.audit_min_free_disk_percent, association.audit_min_free_disk_gb
+    disk_ok = free >= min_gb * 10**9 and free / total * 100 >= min_percent
     check("disk", "Place libre sur le disque", disk_ok,
-          f"{free / 10**9:.1f} Go libres sur {total / 10**9:.0f} Go".replace(".", ","),
+          (f"{free / 10**9:.1f} Go libres sur {total / 10**9:.0f} Go ({free / total * 100:.0f} %"
+           f", {min_percent:g} % et {min_gb:g} Go au moins)").replace(".", ","),
           "Disque presque plein : connectez-vous en SSH et lancez « sudo apt-get clean », puis prévenez l'association.")
 
     updates = facts.get("updates", {})

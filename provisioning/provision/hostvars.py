@@ -66,4 +66,10 @@ def host_variables(inventory: Inventory, machine: Machine, pictograms_archive: P
         "enrolment__commune_insee": machine.site.commune.insee,
         "enrolment__code": machine.enrolment_code,
     })
+    if association.fleet_public_key:
+        # Installed by the kiosk role where the agent reads it (configuration bundles, software updates).
+        variables.update({
+            "kiosk__fleet_bundle_public_key": association.fleet_public_key,
+            "enrolment__bundle_public_key_file": "{{ kiosk__config_dir }}/fleet-bundles.pub",
+        })
     return variables

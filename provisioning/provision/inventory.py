@@ -94,6 +94,25 @@ def _ssh_key(value: str) -> str:
     return " ".join(fields)
 
 
+def _fleet_public_key(value: str) -> str:
+    """The fleet's Ed25519 public key, in PEM, as `fleet bundle-key` writes it (its FILE.pub)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    hint = ("Collez tout le fichier .pub que « fleet bundle-key » a créé sur le serveur de suivi, "
+            "de -----BEGIN PUBLIC KEY----- à -----END PUBLIC KEY-----")
+    if "PRIVATE KEY" in value:
+        raise ValueError(f"c'est une clé privée : elle ne quitte jamais le serveur de suivi. {hint}")
+    try:
+        key = load_pem_public_key(value.strip().encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError(f"ce n'est pas une clé publique lisible. {hint}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"ce n'est pas une clé Ed25519 (les postes n'acceptent qu'elle). {hint}")
+    return value.strip()
+
+
 def _not_root(value: str) -> str:
     if value == "root":
         raise ValueError("la connexion SSH de root est refusée sur les postes. Donnez le compte créé à "
@@ -105,6 +124,7 @@ Network = Annotated[str, AfterValidator(_network)]
 GrubHash = Annotated[str, AfterValidator(_grub_hash)]
 FleetUrl = Annotated[str, AfterValidator(_fleet_url)]
 SshKey = Annotated[str, AfterValidator(_ssh_key)]
+FleetPublicKey = Annotated[str, AfterValidator(_fleet_public_key)]
 
 
 class Strict(BaseModel):
@@ -119,6 +139,15 @@ class Association(Strict):
     ssh_keys: list[SshKey] = Field(min_length=1, max_length=50,
                                    description="Clés SSH publiques de l'association : seules elles ouvrent SSH.")
     ssh_port: int = Field(default=22, ge=1, le=65535, description="Port SSH des postes.")
+    fleet_public_key: FleetPublicKey | None = Field(
+        default=None, max_length=1000,
+        description="Clé publique Ed25519 du parc (fichier .pub de « fleet bundle-key ») : les postes vérifient "
+                    "avec elle les réglages et les versions envoyés par le serveur de suivi. Sans elle, ni "
+                    "réglages ni mises à jour à distance.")
+    audit_min_free_disk_percent: float = Field(
+        default=10, ge=0, le=100, description="« provision audit » : part minimale du disque restée libre (%).")
+    audit_min_free_disk_gb: float = Field(
+        default=2, ge=0, le=10000, description="« provision audit » : place minimale restée libre (Go).")
     grub_password_hash: GrubHash | None = Field(default=None, description="Empreinte du mot de passe GRUB (grub-mkpasswd-pbkdf2).")
     usb_storage: Literal["read-only", "off", "allowed"] = Field(default="read-only", description="Clés USB : read-only, off ou allowed.")
     connection: Literal["ssh", "chroot"] = Field(default="ssh", description="ssh (les postes) ou chroot (essais : address est un dossier).")

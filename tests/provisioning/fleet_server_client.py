@@ -4,6 +4,7 @@ they reach its nginx on the container's own loopback and nothing else. Prints on
 
 Commands:
   get PATH                       status, headers, start of the body and time of a GET over HTTPS
+  device-get TOKEN PATH          the same with a kiosk's device token
   plain PATH                     the same over plain HTTP (port 80)
   enrol CODE ASSET_TAG INSEE     the enrolment's status and answer
   checkin TOKEN SEQ              a gzip check-in with one health record numbered SEQ
@@ -132,6 +133,8 @@ def main(argv: list[str]) -> dict:
     client = Client(cafile, name)
     if command == "get":
         return client.request("GET", args[0])
+    if command == "device-get":
+        return client.request("GET", args[1], headers={"Authorization": f"Bearer {args[0]}"})
     if command == "plain":
         return plain_get(name, args[0])
     if command == "enrol":

@@ -5,6 +5,7 @@ test_ssh_audit.py)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -82,3 +83,19 @@ def test_in_a_container_the_host_kernel_and_clock_are_not_held_against_the_kiosk
     facts["container"] = True
     facts["time"]["synchronized"] = "no"
     assert all(check.ok for check in grade(facts, INVENTORY))
+
+
+@pytest.mark.parametrize("percent, gigabytes, ok", [
+    (10, 2, True),     # the defaults: 40 GB free of 120 (33 %)
+    (33, 0, True),
+    (34, 0, False),    # a share above the free space's
+    (0, 41, False),    # more gigabytes than are free
+    (0, 0, True),
+])
+def test_the_free_disk_item_follows_the_inventorys_thresholds(percent, gigabytes, ok):
+    inventory = dataclasses.replace(INVENTORY, association=INVENTORY.association.model_copy(
+        update={"audit_min_free_disk_percent": percent, "audit_min_free_disk_gb": gigabytes}))
+    disk = next(check for check in grade(SOUND, inventory) if check.id == "disk")
+    assert disk.ok is ok, disk
+    assert f"{percent:g} % et {gigabytes:g} Go au moins" in disk.detail
+    assert bool(disk.remedy) is not ok

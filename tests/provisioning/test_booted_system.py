@@ -98,6 +98,83 @@ def test_agent_service_is_active(booted):
     assert events_gid in groups, groups
 
 
+def _parent(booted, pid: int) -> int:
+    return int(booted.run("ps", "-o", "ppid=", "-p", str(pid)).stdout.strip())
+
+
+def _status_ids(booted, pid: int) -> dict[str, list[str]]:
+    """The Uid, Gid and Groups lines of a process (the host's numbers: read outside its user namespace)."""
+    lines = booted.run("grep", "-E", "^(Uid|Gid|Groups):", f"/proc/{pid}/status").stdout.splitlines()
+    return {line.split(":")[0]: line.split()[1:] for line in lines}
+
+
+def test_the_session_unit_starts_the_window_through_the_launcher(booted):
+    """With the fleet's key installed: xinit (the unit's main process) → the launcher, run as kiosk from the
+    version the playbooks installed → the window of that version (no `current` release yet)."""
+    if not _has_command(booted, "run"):
+        pytest.skip("`kiosk run` does not exist yet (window issue)")
+    window = wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
+    launcher = _parent(booted, window)
+    user, args = booted.run("ps", "-ww", "-o", "user=,args=", "-p", str(launcher)).stdout.strip().split(None, 1)
+    assert user == "kiosk"
+    assert args.startswith("/opt/kiosk/venv/bin/python -m kiosk.updates.launcher --releases-dir /opt/kiosk/releases "
+                           "--switch-dir /var/lib/kiosk/release --installed /opt/kiosk/venv "), args
+    assert _parent(booted, launcher) == _main_pid(booted, "kiosk-session.service")
+    assert booted.run("ps", "-o", "comm=", "-p", str(_parent(booted, launcher))).stdout.strip() == "xinit"
+    window_args = booted.run("ps", "-ww", "-o", "args=", "-p", str(window)).stdout
+    assert "/opt/kiosk/venv/bin/kiosk run /etc/kiosk --bundles /var/lib/kiosk/bundles" in window_args, window_args
+
+
+def test_release_directories_and_fleet_key_as_the_agent_and_the_session_see_them(booted):
+    def may(user: str, test: str, path: str) -> bool:
+        return booted.run("test", test, path, user=user, check=False).returncode == 0
+
+    key = "/etc/kiosk/fleet-bundles.pub"
+    assert may("kiosk-agent", "-r", key)
+    assert not may("kiosk-agent", "-w", key) and not may("kiosk", "-w", key) and not may("kiosk", "-w", "/etc/kiosk")
+    # Releases: installed by the agent, run (never changed) by the session.
+    assert may("kiosk-agent", "-w", "/opt/kiosk/releases") and not may("kiosk", "-w", "/opt/kiosk/releases")
+    assert may("kiosk", "-r", "/opt/kiosk/releases") and may("kiosk", "-x", "/opt/kiosk/releases")
+    # The switch (current, switch.json): the session's; the agent reads it to report, never changes it.
+    assert may("kiosk", "-w", "/var/lib/kiosk/release") and not may("kiosk-agent", "-w", "/var/lib/kiosk/release")
+    assert may("kiosk-agent", "-r", "/var/lib/kiosk/release") and may("kiosk-agent", "-x", "/var/lib/kiosk/release")
+    for user in ("kiosk", "nobody"):
+        assert not may(user, "-w", "/opt/kiosk/venv/bin/kiosk") and not may(user, "-w", "/opt/kiosk/venv")
+
+
+# The remote diagnostic's own reader (kiosk/agent/actions_diagnostic.py), as the agent runs it.
+COLLECT = ("from kiosk.agent.actions_diagnostic import collect; ok, detail, text = collect(); "
+           "print(ok, detail); print(text)")
+
+
+def test_the_agent_reads_the_kiosk_units_journal_and_the_session_cannot(booted):
+    """The agent's unit gives it systemd-journal (the remote diagnostic reads the kiosk units' journal); the
+    session's processes do not have it. The diagnostic's reader, run with each one's user and groups as
+    the running processes have them, gets the session's journal lines for the agent and none for the kiosk."""
+    if not _has_command(booted, "agent"):
+        pytest.skip("`kiosk agent` does not exist yet (telemetry issue)")
+    wait_for(lambda: booted.run("systemctl", "is-active", "kiosk-agent.service", check=False).stdout.strip() == "active",
+             30, "the agent")
+    journal_gid = booted.run("getent", "group", "systemd-journal").stdout.split(":")[2]
+    agent = _status_ids(booted, _main_pid(booted, "kiosk-agent.service"))
+    assert journal_gid in agent["Groups"], agent
+    window = wait_for(lambda: _stable_window(booted), 90, "the kiosk window")
+    kiosk = _status_ids(booted, window)
+    assert journal_gid not in kiosk["Groups"], kiosk
+    assert journal_gid not in _status_ids(booted, _main_pid(booted, "kiosk-session.service"))["Groups"]
+
+    def collect_as(ids) -> str:
+        return booted.run("setpriv", f"--reuid={ids['Uid'][0]}", f"--regid={ids['Gid'][0]}",
+                          f"--groups={','.join(ids['Groups'])}", "--", "/opt/kiosk/venv/bin/python", "-c", COLLECT,
+                          timeout=120).stdout
+
+    as_agent = collect_as(agent)
+    assert as_agent.startswith("True journal du dernier jour"), as_agent[:2000]
+    assert "kiosk-session" in as_agent and "kiosk-agent" in as_agent, as_agent[:2000]
+    as_kiosk = collect_as(kiosk)
+    assert "kiosk-session" not in as_kiosk.split("\n", 1)[-1] and "kiosk-agent" not in as_kiosk, as_kiosk[:2000]
+
+
 def test_screen_follows_the_opening_hours(booted):
     """kiosk-screen.service applies the example inventory's hours: no blanking while open, blanking
     after 300 s of inactivity outside (Xvfb has no DPMS: the screen saver timeout tells)."""

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Overlays
-from fleet_server_runs import (SERVER_NAME, PlaybookResult, apply_twice, chroot_connection, client, enrol, run_playbook,
-                               server_base, server_variables, wait_for_the_api, write_inventory)
+from fleet_server_runs import (SERVER_NAME, PlaybookResult, answer_or_none, apply_twice, chroot_connection, client, enrol,
+                               run_playbook, server_base, server_variables, wait_for_the_api, write_inventory)
+from nspawn_machine import wait_for
 
 # The first fixture may build the server root filesystem and the wheelhouse, then apply twice.
 pytestmark = [pytest.mark.system, pytest.mark.timeout(2400)]
@@ -107,8 +108,8 @@ def test_fleet_server_secrets_are_readable_by_the_service_only(applied):
 def test_fleet_server_boots_with_no_failed_unit_and_its_timers(server):
     failed = server.run("systemctl", "list-units", "--state=failed", "--no-legend", "--plain").stdout.strip()
     assert failed == "", failed
-    for unit in ("fleet-server.service", "nginx.service", "fleet-server-prune.timer", "fleet-server-backup.timer",
-                 "fleet-server-followup.timer"):
+    for unit in ("fleet-server.service", "fleet-server-relay.service", "nginx.service", "fleet-server-prune.timer",
+                 "fleet-server-backup.timer", "fleet-server-followup.timer"):
         assert server.run("systemctl", "is-active", unit, check=False).stdout.strip() == "active", unit
         assert server.run("systemctl", "is-enabled", unit, check=False).stdout.strip() == "enabled", unit
     followup = server.run("systemctl", "show", "--property=Persistent", "--property=TimersCalendar",
@@ -119,12 +120,40 @@ def test_fleet_server_boots_with_no_failed_unit_and_its_timers(server):
                       "fleet-server-prune.service").stdout.strip() == "success"
 
 
-def test_fleet_server_gunicorn_runs_sandboxed_as_its_own_user(server):
-    pid = server.run("systemctl", "show", "--property=MainPID", "--value", "fleet-server.service").stdout.strip()
+@pytest.mark.parametrize("unit", ["fleet-server.service", "fleet-server-relay.service"])
+def test_fleet_server_gunicorn_runs_sandboxed_as_its_own_user(server, unit):
+    pid = server.run("systemctl", "show", "--property=MainPID", "--value", unit).stdout.strip()
     assert server.run("ps", "-o", "user=", "-p", pid).stdout.strip() == "fleet-server"
-    report = server.run("systemd-analyze", "security", "fleet-server.service", check=False).stdout
-    exposure = float(report.rsplit("Overall exposure level for fleet-server.service:", 1)[1].split()[0])
+    report = server.run("systemd-analyze", "security", unit, check=False).stdout
+    exposure = float(report.rsplit(f"Overall exposure level for {unit}:", 1)[1].split()[0])
     assert exposure <= 2.5, report
+
+
+def test_fleet_server_nginx_routes_the_assistance_to_the_relay(server, applied):
+    """Through nginx over TLS, the assistance endpoints reach the relay (its one process, port 8001) and get
+    its answers: a poll without a token its 401, a kiosk's poll its long-poll answer. With the relay stopped
+    they get nginx's 503 in the API's shape while the rest of the API still answers: they go to the relay
+    and nowhere else."""
+    token = enrol(server, applied.certificate, "AB-0020")
+
+    anonymous = client(server, applied.certificate, "get", "/api/v1/assist/poll?wait=0")
+    assert anonymous["status"] == 401 and json.loads(anonymous["body"])["ok"] is False, anonymous
+    polled = client(server, applied.certificate, "device-get", token, "/api/v1/assist/poll?wait=2")
+    assert polled["status"] == 200 and json.loads(polled["body"]) == {"ok": True, "assist": None}, polled
+    assert polled["seconds"] >= 2, polled  # held by the relay for the wait asked, not cut by nginx
+    mediator = client(server, applied.certificate, "get", "/tableau/assistance/1")
+    assert mediator["status"] in (302, 303) and "/connexion" in mediator["headers"]["location"], mediator
+
+    server.run("systemctl", "stop", "fleet-server-relay.service")
+    try:
+        stopped = client(server, applied.certificate, "device-get", token, "/api/v1/assist/poll?wait=0")
+        assert stopped["status"] == 503 and json.loads(stopped["body"])["status"] == 503, stopped
+        assert client(server, applied.certificate, "get", "/api/v1/ping")["status"] == 200
+        assert client(server, applied.certificate, "get", "/tableau/assistance/1")["status"] == 502
+    finally:
+        server.run("systemctl", "start", "fleet-server-relay.service")
+    wait_for(lambda: answer_or_none(server, applied.certificate, "device-get", token, "/api/v1/assist/poll?wait=0"),
+             60, "the relay after its restart")
 
 
 def test_fleet_server_api_and_dashboard_answer_through_nginx_over_tls(server, applied):

@@ -37,6 +37,15 @@ def _duplicate_machine(data):
     data["machines"].append(dict(data["machines"][0], address="192.168.1.51"))
 
 
+def _other_pem_key() -> str:
+    """A public key of the wrong kind (ECDSA P-256), in PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 BROKEN = [
     pytest.param(_set(["machines", 0, "site", "commune", "insee"], "3104"),
                  "machines[0].site.commune.insee", "au mauvais format", id="insee"),
@@ -73,6 +82,18 @@ BROKEN = [
                  "association.ssh_keys[0]", "clé SSH publique acceptée", id="ssh-key-no-type"),
     pytest.param(_set(["association", "ssh_keys"], ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
                  "association.ssh_keys[0]", "clé SSH publique acceptée", id="ssh-private-key"),
+    pytest.param(_set(["association", "fleet_public_key"], "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBcUqKDcnTNsnrkhD8wTn"),
+                 "association.fleet_public_key", "n'est pas une clé publique lisible", id="fleet-key-not-pem"),
+    pytest.param(_set(["association", "fleet_public_key"], "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAH/Hg76\n"
+                                                           "-----END PUBLIC KEY-----\n"),
+                 "association.fleet_public_key", "n'est pas une clé publique lisible", id="fleet-key-truncated"),
+    pytest.param(_set(["association", "fleet_public_key"], _other_pem_key()),
+                 "association.fleet_public_key", "n'est pas une clé Ed25519", id="fleet-key-ecdsa"),
+    pytest.param(_set(["association", "fleet_public_key"], "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n"
+                                                           "-----END PRIVATE KEY-----\n"),
+                 "association.fleet_public_key", "c'est une clé privée", id="fleet-key-private"),
+    pytest.param(_set(["association", "audit_min_free_disk_percent"], 150),
+                 "association.audit_min_free_disk_percent", "", id="audit-disk-percent"),
 ]
 
 
@@ -185,3 +206,22 @@ def test_the_fleet_endpoint_gives_host_and_port():
     assert fleet_endpoint("https://parc.asso-exemple.fr") == ("parc.asso-exemple.fr", 443)
     assert fleet_endpoint("https://parc.asso-exemple.fr:8443/api") == ("parc.asso-exemple.fr", 8443)
     assert fleet_endpoint("https://[2001:db8::1]:8443") == ("2001:db8::1", 8443)
+
+
+def test_the_fleet_public_key_made_by_fleet_reaches_the_roles(tmp_path):
+    """The `.pub` that `fleet bundle-key` writes is accepted as is and handed to the kiosk role (installed
+    as /etc/kiosk/fleet-bundles.pub) and to the agent's settings (enrolment role); without it, neither."""
+    from provisioning.fleet.bundle_signing import make_key_pair
+    from provisioning.provision.hostvars import host_variables
+
+    public = make_key_pair(tmp_path / "bundles.key").read_text(encoding="ascii")
+    inventory = load_inventory(_write(tmp_path, _set(["association", "fleet_public_key"], public)), CATALOG)
+    assert inventory.association.fleet_public_key == public.strip()
+    variables = host_variables(inventory, inventory.machines[0], tmp_path / "pictograms.tar")
+    assert variables["kiosk__fleet_bundle_public_key"] == public.strip()
+    assert variables["enrolment__bundle_public_key_file"] == "{{ kiosk__config_dir }}/fleet-bundles.pub"
+
+    (tmp_path / "sans").mkdir()
+    inventory = load_inventory(_write(tmp_path / "sans", _delete(["association", "fleet_public_key"])), CATALOG)
+    variables = host_variables(inventory, inventory.machines[0], tmp_path / "pictograms.tar")
+    assert "kiosk__fleet_bundle_public_key" not in variables and "enrolment__bundle_public_key_file" not in variables

@@ -35,6 +35,12 @@ def test_the_first_run_succeeds(provisioned):
     assert provisioned.first.returncode == 0, provisioned.first.output[-5000:]
     assert recap(provisioned.first, provisioned.asset_tag)["failed"] == 0
     assert recap(provisioned.first, provisioned.asset_tag)["changed"] > 20
+    # The parts of central management ran (the example inventory carries the fleet's public key).
+    changed = provisioned.first.changed_tasks()
+    for task in ("kiosk : Installer la clé publique du parc, qui vérifie les paquets de configuration.",
+                 "kiosk : Créer le dossier où la session choisit la version du logiciel en service (lu par l'agent).",
+                 "agent : Créer le dossier des versions du logiciel, que l'agent installe et que la session exécute."):
+        assert task in changed, changed
 
 
 def test_the_first_run_finishes_an_installation_cut_by_a_power_loss(provisioned):
@@ -60,7 +66,9 @@ def test_users_and_groups(provisioned):
     assert chroot(provisioned, "id", "-nG", "kiosk-agent").stdout.split() == ["kiosk-agent", "kiosk-events"]
     shadow = {line.split(":")[0]: line.split(":")[1] for line in read(provisioned, "/etc/shadow").splitlines()}
     assert shadow["kiosk"].startswith("!") and shadow["kiosk-agent"].startswith("!")
-    for group in ("sudo", "lpadmin", "adm", "root"):
+    # The agent reads the journal (remote diagnostic) through its unit's SupplementaryGroups only: neither
+    # account is a member of systemd-journal (test_booted_system.py checks the running processes).
+    for group in ("sudo", "lpadmin", "adm", "root", "systemd-journal"):
         members = chroot(provisioned, "getent", "group", group).stdout.strip().split(":")[3]
         assert "kiosk" not in members.split(",")
 
@@ -103,7 +111,11 @@ def test_session_unit_runs_the_window_under_xinit_and_restarts(provisioned):
     assert unit.split("ExecStart=", 1)[1].splitlines()[0].endswith("-auth /run/kiosk-session/Xauthority")
     assert "Environment=XAUTHORITY=/run/kiosk-session/Xauthority" in unit
     assert "ExecStartPre=/usr/local/lib/kiosk/session-cookie" in unit
-    assert "kiosk run /etc/kiosk" in read(provisioned, "/usr/local/lib/kiosk/session")
+    session = read(provisioned, "/usr/local/lib/kiosk/session")
+    # With the fleet's key, the session starts the launcher (kiosk software updates), from the installed version.
+    assert ("exec /opt/kiosk/venv/bin/python -m kiosk.updates.launcher --releases-dir /opt/kiosk/releases "
+            "--switch-dir /var/lib/kiosk/release --installed /opt/kiosk/venv ") in session
+    assert session.rstrip().endswith(" -- run /etc/kiosk --bundles /var/lib/kiosk/bundles"), session
     chroot(provisioned, "systemd-analyze", "verify", "/etc/systemd/system/kiosk-session.service")
 
 
@@ -272,7 +284,10 @@ def test_agent_settings_and_enrolment_code(provisioned):
     settings = yaml.safe_load(read(provisioned, "/etc/kiosk/agent.yaml"))
     assert settings == {"fleet_url": "https://parc.asso-exemple.fr", "asset_tag": "ASSO-2026-0042",
                         "commune_insee": "31042", "enrolment_code_file": "/etc/kiosk/enrolment-code",
-                        "state_dir": "/var/lib/kiosk-agent", "events_dir": "/var/lib/kiosk/events"}
+                        "state_dir": "/var/lib/kiosk-agent", "events_dir": "/var/lib/kiosk/events",
+                        "bundle_public_key": "/etc/kiosk/fleet-bundles.pub", "bundle_dir": "/var/lib/kiosk/bundles",
+                        "config_dir": "/etc/kiosk", "releases_dir": "/opt/kiosk/releases",
+                        "release_switch_dir": "/var/lib/kiosk/release"}
     code = provisioned.root / "etc/kiosk/enrolment-code"
     assert code.read_text().strip() == "K7Q2-M9XD-4F3R"
     assert oct(code.stat().st_mode & 0o777) == "0o640"
@@ -290,3 +305,24 @@ def test_state_and_events_directories(provisioned):
                       "User=kiosk-agent", "Restart=always",
                       "ExecStart=/opt/kiosk/venv/bin/kiosk agent --settings /etc/kiosk/agent.yaml"):
         assert directive in unit
+
+
+def test_fleet_public_key_and_release_directories(provisioned):
+    """The inventory's fleet key, installed where the agent reads it (root's, world-readable: a public key);
+    the releases the agent installs and the session runs; the switch the session keeps and the agent reads."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    expected = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))["association"]["fleet_public_key"]
+    installed = read(provisioned, "/etc/kiosk/fleet-bundles.pub")
+    assert installed.strip() == expected.strip()
+    assert isinstance(load_pem_public_key(installed.encode()), Ed25519PublicKey)
+    stat = ["stat", "-c", "%U:%G %a"]
+    assert chroot(provisioned, *stat, "/etc/kiosk/fleet-bundles.pub").stdout.strip() == "root:root 644"
+    assert chroot(provisioned, *stat, "/etc/kiosk").stdout.strip() == "root:root 755"
+    assert chroot(provisioned, *stat, "/opt/kiosk/releases").stdout.strip() == "kiosk-agent:kiosk-events 755"
+    assert chroot(provisioned, *stat, "/var/lib/kiosk/release").stdout.strip() == "kiosk:kiosk-events 2750"
+    assert chroot(provisioned, *stat, "/var/lib/kiosk/bundles").stdout.strip() == "kiosk:kiosk-events 2770"
+    unit = read(provisioned, "/etc/systemd/system/kiosk-agent.service")
+    assert "ReadWritePaths=-/opt/kiosk/releases" in unit and "ReadWritePaths=-/var/lib/kiosk/bundles" in unit
+    assert "SupplementaryGroups=kiosk-events systemd-journal" in unit

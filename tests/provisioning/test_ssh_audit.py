@@ -36,8 +36,14 @@ class SshAccess:
         data = yaml.safe_load(provisioned.inventory.read_text(encoding="utf-8"))
         data["association"]["connection"] = "ssh"
         data["machines"][0]["address"] = "127.0.0.1"
+        # The container's / is the host's disk: the free-disk item is judged against thresholds the tests set
+        # (none here; test_audit_fails_naming_the_firewall_when_it_is_flushed asks for more than is free).
+        data["association"].update(audit_min_free_disk_percent=0, audit_min_free_disk_gb=0)
         self.inventory = provisioned.inventory.parent / "inventaire-ssh.yml"
         self.inventory.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        data["association"]["audit_min_free_disk_percent"] = 100  # more than any disk has free
+        self.full_disk_inventory = provisioned.inventory.parent / "inventaire-ssh-disque-plein.yml"
+        self.full_disk_inventory.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
         host_key = (provisioned.root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
         known_hosts = workdir / "known_hosts"
         known_hosts.write_text(f"127.0.0.1 {' '.join(host_key)}\n", encoding="utf-8")
@@ -64,8 +70,8 @@ class SshAccess:
     def provision(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return self.in_netns(str(PROVISION), *args, timeout=timeout)
 
-    def audit(self, *args: str) -> subprocess.CompletedProcess:
-        return self.provision("audit", str(self.inventory), *args, timeout=300)
+    def audit(self, *args: str, inventory: Path | None = None) -> subprocess.CompletedProcess:
+        return self.provision("audit", str(inventory or self.inventory), *args, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -165,12 +171,16 @@ def test_audit_fails_naming_ssh_when_passwords_are_turned_back_on(booted, ssh_ac
 
 
 def test_audit_fails_naming_the_firewall_when_it_is_flushed(booted, ssh_access, fleet_reached):
+    """…and, in the same run, the free-disk item when the inventory asks for more free space than the disk has."""
     booted.run("nft", "flush", "ruleset")
     try:
-        report = ssh_access.audit("--json")
+        report = ssh_access.audit("--json", inventory=ssh_access.full_disk_inventory)
         assert report.returncode == 1
         checks = {check["id"]: check for check in _json(report)["machines"][0]["checks"]}
         assert not checks["firewall"]["ok"] and "table kiosk" in checks["firewall"]["detail"]
+        assert not checks["disk"]["ok"] and "100 % et 0 Go au moins" in checks["disk"]["detail"], checks["disk"]
+        assert "apt-get clean" in checks["disk"]["remedy"]
+        assert sorted(name for name, check in checks.items() if not check["ok"]) == ["disk", "firewall"]
     finally:
         booted.run("systemctl", "restart", "nftables.service")
 
