@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import zlib
 
+import orjson
+
 from kiosk.protocol import MAX_INFLATED_BYTES
 from provisioning.fleet.errors import ApiError
 
@@ -67,6 +69,14 @@ def read_json(environ: dict, max_body_bytes: int):
         raw = _inflate(raw)
     elif encoding != "identity":
         raise ApiError(415, "unsupported Content-Encoding (use gzip or none)", [f"Content-Encoding: {encoding}"])
+    try:
+        # orjson parses a check-in about four times faster than the standard library (the body's parse was
+        # a tenth of a check-in's cost). It accepts strict UTF-8 JSON only: whatever it refuses (another
+        # encoding, NaN, a lone surrogate escape, deep nesting, integers beyond 64 bits) goes to the
+        # standard decoder below, which alone decides what is refused, and says why, as before.
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
     try:
         # What json.loads(bytes) does (UTF-8/16/32 detection), without building a decoder per call.
         return _decode_json(raw.decode(json.detect_encoding(raw), "surrogatepass"))

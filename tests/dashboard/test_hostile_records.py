@@ -64,7 +64,7 @@ def stored_rows(fleet) -> dict:
     with fleet.app.extensions["fleet_engine"].connect() as conn:
         return {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                 for table in (schema.health_batches, schema.usage_reports, schema.inventory_reports,
-                              tables.usage_commune_daily, tables.usage_fleet_daily)}
+                              tables.usage_commune_daily, tables.usage_fleet_daily, tables.usage_inbox)}
 
 
 def every_page_answers(fleet, first_day: str = "2020-01-01", years=()) -> int:

@@ -15,6 +15,7 @@ from kiosk.agent.clock import FakeClock
 from kiosk.agent.runner import Agent
 from kiosk.agent.settings import load_agent_settings
 from provisioning.fleet.store import raw_health
+from provisioning.fleet.store.readmodel import fold_usage
 from provisioning.fleet.store.staff_schema import usage_commune_daily
 
 
@@ -63,6 +64,7 @@ def test_bad_records_are_quarantined_and_every_good_one_arrives(fleet_server, en
         counts = stored_counts(engine)
         assert counts["usage_reports"] == sum(good.values()) // 2
         assert counts["inventory_reports"] == 1  # the enrolment's own inventory only
+        fold_usage(engine)  # what the usage pages do before they read
         with engine.connect() as conn:
             printed = conn.execute(select(func.sum(usage_commune_daily.c.count)).where(
                 usage_commune_daily.c.metric == "pages_printed")).scalar_one()

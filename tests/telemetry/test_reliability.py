@@ -22,6 +22,7 @@ from kiosk.agent.settings import load_agent_settings
 from kiosk.agent.spool import Spool
 from kiosk.events import Event, EventKind, EventLog
 from provisioning.fleet.store import raw_health, schema
+from provisioning.fleet.store.readmodel import fold_usage
 from provisioning.fleet.store.staff_schema import usage_commune_daily
 
 
@@ -36,6 +37,8 @@ def _server_seqs(engine, table=None) -> list[int]:
 def _server_usage(engine) -> Counter:
     """Usage counts as the server keeps them: per commune and day (every metric); the machine's own
     metrics are also kept per device, and must agree."""
+    fold_usage(engine)  # the check-in workers fold the inbox about once a second: bring it up to date
+
     def totals(table):
         with engine.connect() as connection:
             rows = connection.execute(select(table.c.metric, table.c.key, func.sum(table.c.count))

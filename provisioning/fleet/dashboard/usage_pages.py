@@ -12,10 +12,11 @@ import yaml
 from markupsafe import Markup
 from flask import Blueprint, current_app, render_template, request
 
-from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, requires
+from provisioning.fleet.accounts.access import ALL_ROLES, check_commune, commune_scope, db, engine, requires
 from provisioning.fleet.dashboard import fleet_queries, french, report_queries, usage_queries
 from provisioning.fleet.dashboard.charts import bar_chart, ranking_chart
 from provisioning.fleet.dashboard.figures import FigureTable
+from provisioning.fleet.store.readmodel import fold_usage
 
 blueprint = Blueprint("usage", __name__, url_prefix="/tableau")
 DEFAULT_DAYS = 90
@@ -92,8 +93,16 @@ def usage_params() -> dict:
             "granularity": granularity if granularity in usage_queries.GRANULARITIES else "day"}
 
 
+def usage_connection():
+    """The request's connection, reading the usage counters once the inbox is folded into them."""
+    fold_usage(engine())
+    conn = db()
+    conn.rollback()  # a read begun earlier in this request would not see the fold
+    return conn
+
+
 def usage_tables(params: dict, commune_limit: int | None = None) -> list[FigureTable]:
-    conn, start, end, commune = db(), params["start"], params["end"], params["commune"]
+    conn, start, end, commune = usage_connection(), params["start"], params["end"], params["commune"]
     labels = tile_labels(catalog_path())
     return [
         usage_queries.sessions_by_period(conn, start, end, commune, params["granularity"]),
@@ -168,7 +177,7 @@ def report_figures(params: dict, communes_shown: int | None = None) -> dict[str,
     """Every table of the yearly report (page, CSV and PDF): key figures and their comparison with the
     previous year, each commune (only the ``communes_shown`` most active when given: the page), service
     categories, month by month, the fleet by stage."""
-    conn, year, commune = db(), params["year"], params["commune"]
+    conn, year, commune = usage_connection(), params["year"], params["commune"]
     figures = usage_queries.yearly_report(conn, year, commune)
     previous = usage_queries.yearly_report(conn, year - 1, commune, states=figures["states"], months=False)
     return {"summary": figures["summary"], "comparison": report_queries.comparison(figures["summary"], previous["summary"]),

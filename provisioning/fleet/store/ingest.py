@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from kiosk.protocol import MAX_SEQ_ADVANCE
 from provisioning.fleet.store import hot_sql, raw_health
-from provisioning.fleet.store.readmodel import apply_ingested
+from provisioning.fleet.store.readmodel import apply_ingested, fold_usage
 from provisioning.fleet.store.engine import raw_write_transaction
 from provisioning.fleet.errors import ApiError
 from provisioning.fleet.store.schema import DEVICE_USAGE_METRICS
@@ -208,12 +208,15 @@ class Additions:
 
 def ingest(engine: Engine, auth: DeviceAuth, records: list[dict], now: float,
            raw_health_cutoff: float = 0.0) -> dict:
-    """Store a validated batch; return the acknowledged sequence numbers (new and already stored)."""
+    """Store a validated batch; return the acknowledged sequence numbers (new and already stored). The
+    dashboard's usage counters are brought up to date too (the check-in endpoint folds in batches)."""
     connection = engine.raw_connection()
     try:
-        return ingest_on(engine, connection, auth, records, now, raw_health_cutoff)
+        answer = ingest_on(engine, connection, auth, records, now, raw_health_cutoff)
     finally:
         connection.close()
+    fold_usage(engine)
+    return answer
 
 
 def _already_stored(cursor, dialect: str, device_id: int, low: int, high: int) -> set[int]:

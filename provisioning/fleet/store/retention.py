@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import Engine, delete
 
-from provisioning.fleet.store.readmodel import prune_usage
+from provisioning.fleet.store.readmodel import fold_usage_on, prune_usage
 from provisioning.fleet.store.engine import write_transaction
 from provisioning.fleet.store.schema import (
     health_batches, health_daily, health_hourly, usage_daily, usage_reports,
@@ -36,5 +36,7 @@ def prune(engine: Engine, settings: Settings, now: float | None = None) -> dict[
                 delete(usage_daily).where(usage_daily.c.day < oldest_day)).rowcount
             removed["usage_reports"] = connection.execute(
                 delete(usage_reports).where(usage_reports.c.day < oldest_day)).rowcount
+            while fold_usage_on(connection):  # counters still in the inbox are pruned like the others
+                pass
             removed.update(prune_usage(connection, oldest_day))  # the dashboard's per-commune counters
     return removed

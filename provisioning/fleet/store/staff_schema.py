@@ -137,3 +137,16 @@ usage_fleet_daily = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+
+# Usage counters a check-in stored that are not yet added to the three tables above. A check-in appends
+# one row (its machine's commune and its new counters, JSON [[day, metric, key, count], ...]) instead of
+# updating about fifteen rows of three tables inside its transaction; readmodel.fold_usage adds them in
+# batches and deletes them in one transaction (exactly once): the check-in workers about once a second,
+# and every reader of the three tables (pages, exports, report, retention) before it reads.
+usage_inbox = sa.Table(
+    "dash_usage_inbox", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("commune_insee", sa.String(5), nullable=False),
+    sa.Column("counters", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+)
