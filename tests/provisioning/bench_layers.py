@@ -43,6 +43,14 @@ def bench_layer(suite: str) -> Path:
     target = rootfs.CACHE / f"bench-layer-{suite}-{key}"
     if (target / ".complete").exists():
         return target
+    # `./dev test`'s background builder makes it too (debian_rootfs.build_all): one build at a time.
+    with rootfs._exclusive(rootfs.CACHE / f".build-bench-layer-{suite}.lock"):  # noqa: SLF001
+        if not (target / ".complete").exists():
+            _build_layer(base, suite, target)
+    return target
+
+
+def _build_layer(base: Path, suite: str, target: Path) -> None:
     building = target.with_name(target.name + ".building")
     if building.exists():
         subprocess.run(["umount", "-l", str(building / "root")], check=False)
@@ -69,7 +77,6 @@ def bench_layer(suite: str) -> Path:
     for old in rootfs.CACHE.glob(f"bench-layer-{suite}-*"):
         if old != target and not old.name.endswith(".building"):
             shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _mount_overlay(lowers: list[Path], upper: Path, work: Path, root: Path) -> None:

@@ -203,31 +203,95 @@ class ProvisionedSystem:
     first: ProvisionResult
     second: ProvisionResult
     runs_dir: Path
+    first_built_the_wheelhouse: bool  # else it installed the session's first (--wheelhouse)
+    fleet_private_key: bytes  # PEM of the fleet key whose public half the inventory carries
+    # On the newest release the first run is a kiosk provisioned before central management (its
+    # inventory has no `association.fleet_public_key`): what it left of that, read between the two runs.
+    before_central_management: dict[str, str | None] | None
+
+    @property
+    def wheelhouse(self) -> Path:
+        """The wheelhouse both runs installed (reused by later runs on this machine)."""
+        return _WHEELHOUSES[0]
+
+
+# What the fleet's public key brings to a kiosk (issue 12): read between the runs of the newest release.
+CENTRAL_MANAGEMENT_FILES = ("/etc/kiosk/fleet-bundles.pub", "/etc/kiosk/agent.yaml", "/usr/local/lib/kiosk/session",
+                            "/var/lib/kiosk/release")
+
+
+def _fleet_key_pair() -> tuple[bytes, str]:
+    """A fleet key pair of this test session (what `fleet` makes): private PEM, public PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private_pem, public_pem.decode("ascii")
+
+
+def _read_or_none(root: Path, path: str) -> str | None:
+    target = root / path.lstrip("/")
+    if target.is_dir():
+        return "(dossier)"
+    return target.read_text(encoding="utf-8") if target.exists() else None
+
+
+# The wheelhouse built by the session's first `provision run` (kept in its run directory).
+_WHEELHOUSES: list[Path] = []
 
 
 @pytest.fixture(scope="session")
 def provisioned(overlays, release, admin_key, extra_vars_file, tmp_path_factory) -> ProvisionedSystem:
-    """The example inventory's machine (plus the tests' own SSH key), provisioned twice by
-    `provision run` on a fresh overlay."""
+    """The example inventory's machine (plus the tests' own SSH key and fleet key), provisioned twice by
+    `provision run` on a fresh overlay.
+
+    On the newest release the first run is given the inventory without `association.fleet_public_key`
+    (a kiosk provisioned before central management, issue 12) and the second the whole inventory: the
+    one more run that brings it up to date (test_provisioned_system.py). On the others both runs get the
+    whole inventory and the second changes nothing; on the newest, that nothing is left to change is the
+    dry run's test (test_provision_command.py: `--check` after the second run changes nothing)."""
     overlay = overlays.create("provisioned")
     workspace = tmp_path_factory.mktemp("provisioned")
     test_key = admin_key.with_suffix(".pub").read_text(encoding="utf-8").strip()
-    inventory = write_inventory(workspace / "inventory", str(overlay.root),
-                                lambda data: data["association"]["ssh_keys"].append(test_key))
+    fleet_private_key, fleet_public_key = _fleet_key_pair()
+
+    def test_keys(data):
+        data["association"]["ssh_keys"].append(test_key)
+        data["association"]["fleet_public_key"] = fleet_public_key
+
+    def before_central_management(data):
+        test_keys(data)
+        del data["association"]["fleet_public_key"]
+
+    inventory = write_inventory(workspace / "inventory", str(overlay.root), test_keys)
+    upgraded = release == NEWEST_RELEASE
+    first_inventory = (write_inventory(workspace / "inventory-before", str(overlay.root), before_central_management)
+                       if upgraded else inventory)
     runs_dir = workspace / "runs"
     interrupt_package(overlay.root, INTERRUPTED_PACKAGE)
     started = time.monotonic()
-    first = run_provision("run", str(inventory), "-e", str(extra_vars_file), runs_dir=runs_dir)
+    # The first run of the session builds the wheelhouse (both releases' Pythons); a later release's first
+    # run installs from it, as a volunteer's second kiosk from the same laptop may (issue 14: suite time).
+    wheelhouse = ["--wheelhouse", str(_WHEELHOUSES[0])] if _WHEELHOUSES else []
+    first = run_provision("run", str(first_inventory), "-e", str(extra_vars_file), *wheelhouse, runs_dir=runs_dir)
     print(f"\n{release}: first provision run in {time.monotonic() - started:.0f} s")
+    if first.returncode == 0 and not _WHEELHOUSES:
+        _WHEELHOUSES.append(first.run_dir / "wheelhouse")
+    before = {path: _read_or_none(overlay.root, path) for path in CENTRAL_MANAGEMENT_FILES} if upgraded else None
     started = time.monotonic()
     # The second run installs the very same wheels (--wheelhouse): the project's wheel is rebuilt
     # byte for byte when the tree is unchanged (test_provision_wheelhouse.py), but other work on the
     # tree between the two runs must not count as a change made by the playbooks.
     second = run_provision("run", str(inventory), "-e", str(extra_vars_file), "--wheelhouse",
-                           str(first.run_dir / "wheelhouse"), runs_dir=runs_dir) if first.returncode == 0 else first
+                           str(_WHEELHOUSES[0]), runs_dir=runs_dir) if first.returncode == 0 else first
     print(f"{release}: second provision run in {time.monotonic() - started:.0f} s")
     asset_tag = yaml.safe_load(inventory.read_text(encoding="utf-8"))["machines"][0]["asset_tag"]
-    return ProvisionedSystem(release, overlay.root, asset_tag, inventory, first, second, runs_dir)
+    return ProvisionedSystem(release, overlay.root, asset_tag, inventory, first, second, runs_dir, not wheelhouse,
+                             fleet_private_key, before)
 
 
 @pytest.fixture(scope="session")

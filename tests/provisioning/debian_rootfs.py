@@ -68,11 +68,17 @@ def cache_key(suite: str, packages: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def server_package_list() -> list[str]:
-    """What the fleet server's playbook installs (both database flavours), on a standard system."""
+# The release whose fleet server is also provisioned with PostgreSQL (tests/provisioning/
+# test_fleet_server_live_postgresql.py); the others are provisioned with SQLite only.
+POSTGRESQL_RELEASE = next(iter(RELEASES))
+
+
+def server_package_list(suite: str = POSTGRESQL_RELEASE) -> list[str]:
+    """What the fleet server's playbook installs on a standard system: PostgreSQL's packages only on the
+    release whose tests provision it with PostgreSQL."""
     defaults = yaml.safe_load((ROLES / "fleet_server" / "defaults" / "main.yml").read_text(encoding="utf-8"))
-    return sorted(set(STANDARD_PACKAGES + defaults["fleet_server__packages"]
-                      + defaults["fleet_server__postgresql_packages"]))
+    postgresql = defaults["fleet_server__postgresql_packages"] if suite == POSTGRESQL_RELEASE else []
+    return sorted(set(STANDARD_PACKAGES + defaults["fleet_server__packages"] + postgresql))
 
 
 def base_rootfs(suite: str = "bookworm") -> Path:
@@ -82,7 +88,7 @@ def base_rootfs(suite: str = "bookworm") -> Path:
 
 def server_rootfs(suite: str = "bookworm") -> Path:
     """The cached base for the fleet server's playbook (nginx, PostgreSQL…), built if missing."""
-    return cached_rootfs("server-rootfs", server_package_list(), suite)
+    return cached_rootfs("server-rootfs", server_package_list(suite), suite)
 
 
 def cached_rootfs(flavour: str, packages: list[str], suite: str) -> Path:
@@ -179,23 +185,49 @@ def _run(command: list[str], env: dict | None = None) -> None:
         raise RuntimeError(f"{' '.join(command[:4])}… failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
-def build_all() -> int:
+def build_all(niceness: int = 10) -> int:
     """Build every root filesystem the system tests use (``./dev test`` runs this in the background while
-    the other tests run): the kiosk's and the fleet server's side by side (their tests run in two
-    processes), each newest release first, as the tests need them. On a cold cache most of the time
-    is downloading and unpacking: two builds at once overlap that."""
-    failed = []
+    the other tests run), in the order the tests need them, each after the one it shares most downloads
+    with (a build adds its packages to debs-<release>/ when it ends; two builds of a release at once
+    would download the same packages twice):
 
-    def chain(build) -> None:
+    - the kiosk's of the newest release first, alone and at the normal priority: the kiosk's system
+      tests (the longest chain of the suite) wait for it; everything after it niced (``niceness``, Linux
+      threads have their own), so as not to slow the tests that run meanwhile;
+    - then, side by side, the kiosk's of the older release (its tests come after the newest's) and, for
+      the newest, the boot bench's layer (Chromium, over the kiosk's base: its test is the first once the
+      machine is provisioned) and the fleet server's (its process runs ordinary modules first);
+    - the fleet server's of the older release last, once the kiosk's of that release has filled the
+      package cache."""
+    import bench_layers  # beside this file; it imports this module
+
+    failed: list[str] = []
+    done = {suite: threading.Event() for suite in RELEASES}
+
+    def step(name: str, build, suite: str) -> None:
+        try:
+            _log(f"ready: {build(suite)}")
+        except Exception as error:  # noqa: BLE001 (the tests that need it will build again and report)
+            _log(f"build failed ({name} {suite}): {error}")
+            failed.append(f"{name}-{suite}")
+
+    newest = next(iter(RELEASES))
+
+    def kiosk_chain() -> None:
         for suite in RELEASES:
-            try:
-                _log(f"ready: {build(suite)}")
-            except Exception as error:  # noqa: BLE001 (the tests that need it will build again and report)
-                _log(f"build failed: {error}")
-                failed.append(suite)
+            step("rootfs", base_rootfs, suite)
+            done[suite].set()
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
-    threads = [threading.Thread(target=chain, args=(build,), name=build.__name__)
-               for build in (base_rootfs, server_rootfs)]
+    def server_chain() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        done[newest].wait()
+        step("bench-layer", bench_layers.bench_layer, newest)
+        for suite in RELEASES:
+            done[suite].wait()
+            step("server-rootfs", server_rootfs, suite)
+
+    threads = [threading.Thread(target=chain, name=chain.__name__) for chain in (kiosk_chain, server_chain)]
     for thread in threads:
         thread.start()
     for thread in threads:

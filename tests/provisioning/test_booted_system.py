@@ -142,6 +142,44 @@ def test_release_directories_and_fleet_key_as_the_agent_and_the_session_see_them
         assert not may(user, "-w", "/opt/kiosk/venv/bin/kiosk") and not may(user, "-w", "/opt/kiosk/venv")
 
 
+# The agent's own settings and bundle check (kiosk/agent/settings.py, bundles_format.py), as the agent runs
+# them: each (payload, signature) pair given in base64 is accepted or refused with the installed key.
+VERIFY_BUNDLES = """
+import base64, sys
+from kiosk.agent.bundles_format import BundleRefused, decode, verify
+from kiosk.agent.settings import load_agent_settings
+key = load_agent_settings("/etc/kiosk/agent.yaml").bundle_public_key.read_bytes()
+for payload, signature in zip(sys.argv[1::2], sys.argv[2::2]):
+    payload = base64.b64decode(payload)
+    try:
+        verify(key, payload, base64.b64decode(signature))
+        print("accepted", decode(payload)["version"])
+    except BundleRefused as error:
+        print("refused", error)
+"""
+
+
+def test_the_agent_accepts_a_bundle_signed_by_the_fleet_key_and_refuses_another(booted, provisioned):
+    """The configuration bundles' pull works with what the playbooks installed (on the newest release, by
+    the one more run of a kiosk provisioned before central management): the agent, reading its own
+    settings, verifies a bundle signed by the fleet's private key and refuses one signed by another key."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from kiosk.agent.bundles_format import encode
+
+    payload = encode({"format": 1, "commune_insee": "31042", "version": 7, "site": {}})
+    fleet_key = load_pem_private_key(provisioned.fleet_private_key, None)
+    pairs = [payload, fleet_key.sign(payload), payload, Ed25519PrivateKey.generate().sign(payload)]
+    result = booted.run("/opt/kiosk/venv/bin/python", "-c", VERIFY_BUNDLES,
+                        *(base64.b64encode(item).decode("ascii") for item in pairs), user="kiosk-agent", timeout=120)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "accepted 7", result.stdout + result.stderr
+    assert lines[1].startswith("refused bad signature"), result.stdout + result.stderr
+
+
 # The remote diagnostic's own reader (kiosk/agent/actions_diagnostic.py), as the agent runs it.
 COLLECT = ("from kiosk.agent.actions_diagnostic import collect; ok, detail, text = collect(); "
            "print(ok, detail); print(text)")

@@ -202,7 +202,7 @@ def test_provision_run_over_ssh_with_a_key(ssh_access, provisioned, extra_vars_f
     run, ~2 min of CPU): the playbooks on Debian 12 are proven by its two chroot runs, and its sshd
     (keys only, sudo over SSH) by the audit tests above, which run over SSH on both releases."""
     result = ssh_access.provision("run", str(ssh_access.inventory), "-e", str(extra_vars_file), "--wheelhouse",
-                                  str(provisioned.first.run_dir / "wheelhouse"), "--runs-dir", str(tmp_path / "runs"),
+                                  str(provisioned.wheelhouse), "--runs-dir", str(tmp_path / "runs"),
                                   timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Tous les postes sont prêts." in result.stdout

@@ -135,35 +135,54 @@ def case_name(width, height, text, contrast) -> str:
     return f"{width}x{height}-{text.rstrip('%')}-{'contraste' if contrast else 'normal'}"
 
 
+# The home is loaded once per display and checked at every screen size (the viewport resized: nothing in
+# the shell depends on the size it was loaded at, its layout is CSS only): one page load, not seven.
 @pytest.mark.parametrize("contrast", [False, True], ids=["usual", "high-contrast"])
 @pytest.mark.parametrize("text", list(TEXT_SIZES))
-@pytest.mark.parametrize("width, height", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
-def test_first_screen_shows_every_featured_tile(browser, window_shell, artifacts_dir, width, height, text, contrast):
+def test_first_screen_shows_every_featured_tile(browser, window_shell, artifacts_dir, text, contrast):
     base, _ = window_shell
-    context, page = open_display(browser, base, width, height, text, contrast)
+    context, page = open_display(browser, base, *SCREENS[0], text, contrast)
     try:
         assert page.locator("[data-featured-tile]").count() >= (6 if text == "100%" else 4)
-        assert page.evaluate(OUTSIDE, "[data-featured-tile]") == []
-        assert page.evaluate(CRAMPED, "[data-featured-tile]") == []
-        assert page.evaluate(OUTSIDE, "[data-all-services]") == []
-        assert page.evaluate(OUTSIDE, "[data-poste-public]") == []
-        assert not page.evaluate(HORIZONTAL_SCROLL)
-        page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-{case_name(width, height, text, contrast)}.png"))
+        for width, height in SCREENS:
+            page.set_viewport_size({"width": width, "height": height - TOOLBAR_PX})
+            where = f"{width}x{height}"
+            assert page.evaluate(OUTSIDE, "[data-featured-tile]") == [], where
+            assert page.evaluate(CRAMPED, "[data-featured-tile]") == [], where
+            assert page.evaluate(OUTSIDE, "[data-all-services]") == [], where
+            assert page.evaluate(OUTSIDE, "[data-poste-public]") == [], where
+            assert not page.evaluate(HORIZONTAL_SCROLL), where
+            page.screenshot(path=str(artifacts_dir / "screens" / f"accueil-{case_name(width, height, text, contrast)}.png"))
     finally:
         context.close()
 
 
 # The pages of all services are cut by the server for the text size (not the screen): walked in full
-# on the smallest screen, the widest short one and the largest.
+# on the smallest screen, the widest short one and the largest. Each page is loaded once per display and
+# checked at each of these sizes (the viewport resized: nothing in the shell depends on the size it was
+# loaded at, its layout is CSS only), so that the walk costs one page load per page, not three.
 WALKED = [(1024, 768), (1366, 768), (1920, 1080)]
+
+
+def fits_every_walked_screen(page, artifacts_dir: Path, screenshot_as: tuple[str, bool] | None) -> None:
+    """Every tile and page link inside the viewport, no tile cramped, no horizontal scroll, at each size of
+    WALKED (left at the smallest, the one the links are then clicked at)."""
+    for width, height in reversed(WALKED):
+        page.set_viewport_size({"width": width, "height": height - TOOLBAR_PX})
+        where = (page.url, f"{width}x{height}")
+        assert page.evaluate(OUTSIDE, ".tuile, .bouton-page") == [], where
+        assert page.evaluate(CRAMPED, ".tuile") == [], where
+        assert not page.evaluate(HORIZONTAL_SCROLL), where
+        if screenshot_as:
+            text, contrast = screenshot_as
+            page.screenshot(path=str(artifacts_dir / "screens" / f"services-{case_name(width, height, text, contrast)}.png"))
 
 
 @pytest.mark.parametrize("contrast", [False, True], ids=["usual", "high-contrast"])
 @pytest.mark.parametrize("text", list(TEXT_SIZES))
-@pytest.mark.parametrize("width, height", WALKED, ids=[f"{w}x{h}" for w, h in WALKED])
-def test_all_services_pages_fit_and_reach_every_service_once(browser, window_shell, artifacts_dir, width, height,
-                                                             text, contrast):
+def test_all_services_pages_fit_and_reach_every_service_once(browser, window_shell, artifacts_dir, text, contrast):
     base, config = window_shell
+    width, height = WALKED[0]
     context, page = open_display(browser, base, width, height, text, contrast)
     try:
         page.locator("[data-all-services]").click()
@@ -173,9 +192,7 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
         urls: list[str] = []
         while True:
             urls.append(page.url)
-            assert page.evaluate(OUTSIDE, ".tuile, .bouton-page") == [], page.url
-            assert page.evaluate(CRAMPED, ".tuile") == [], page.url
-            assert not page.evaluate(HORIZONTAL_SCROLL), page.url
+            fits_every_walked_screen(page, artifacts_dir, (text, contrast) if len(urls) == 2 else None)
             seen += page.locator(".tuile").evaluate_all("tiles => tiles.map(tile => tile.dataset.tuile)")
             # "Retour" leads to the page before (a plain link; followed below from the last page and to the
             # first), the first page's to the home.
@@ -185,8 +202,6 @@ def test_all_services_pages_fit_and_reach_every_service_once(browser, window_she
             else:
                 assert page.locator("[data-page-precedente]").count() == 0, page.url
                 first_page = base + "services?page=1"
-            if len(urls) == 2:
-                page.screenshot(path=str(artifacts_dir / "screens" / f"services-{case_name(width, height, text, contrast)}.png"))
             following = page.locator("[data-page-suivante]")
             if following.count() == 0:
                 break

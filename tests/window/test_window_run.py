@@ -100,7 +100,14 @@ def why_no_window(process: subprocess.Popen, display: str) -> str:
 
 
 def web_processes(process: subprocess.Popen, name: str = "WebKitWebProcess") -> list[psutil.Process]:
-    return [child for child in psutil.Process(process.pid).children(recursive=True) if child.name() == name]
+    found = []
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:  # a child may end between the listing and this look (pywebview's own web view disposed of)
+            if child.name() == name:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def pixel(display: str, x: int, y: int) -> str:
